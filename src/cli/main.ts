@@ -1,0 +1,61 @@
+// The dane-hook command line. Only the invoked command's module is loaded: cold start matters
+// when a hook runs for every lineage of a renewal (see bench/).
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { Exit, UserError } from '../errors.js';
+
+interface Entry {
+  describe: string;
+  load: () => Promise<CommandModule<any, any>>;
+}
+
+// One line per command; `load` brings the builder and handler only when it is the one run.
+const COMMANDS: Record<string, Entry> = {
+  tlsa: { describe: 'Print TLSA records for certificate, key or CSR files', load: async () => (await import('./commands/tlsa.js')).default },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const words = hideBin(argv);
+  const wanted = words.find((w) => !w.startsWith('-'));
+  let cli: Argv = yargs(words)
+    .scriptName('dane-hook')
+    .usage('$0 <command> [options]\n\nKeeps DANE TLSA records right while certificates renew.')
+    .strict()
+    .demandCommand(1, 'Name a command (see --help).')
+    .option('verbose', { type: 'boolean', describe: 'Show stack traces and debug output', global: true })
+    .help()
+    .alias('help', 'h')
+    .version()
+    .epilogue('Exit codes: 0 ok, 2 bad input, 3 DNS failure, 4 unsafe deploy, 5 not ready, 6 locked, 7 needs --force. See README.md.')
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err ?? new UserError(msg);
+    });
+  for (const [name, entry] of Object.entries(COMMANDS)) {
+    if (name === wanted) cli = cli.command(await entry.load());
+    else cli = cli.command(name, entry.describe, () => {}, () => {});
+  }
+  const verbose = words.includes('--verbose');
+  try {
+    await cli.parseAsync();
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    return report(err, verbose);
+  }
+}
+
+function report(err: unknown, verbose: boolean): number {
+  if (err instanceof UserError) {
+    process.stderr.write(`dane-hook: ${err.message}\n`);
+    if (verbose && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`dane-hook: internal error: ${e?.message ?? String(err)}\n`);
+  if (verbose) process.stderr.write(`${e?.stack ?? ''}\n`);
+  else process.stderr.write('dane-hook: this is a bug; rerun with --verbose and report the output\n');
+  return Exit.INTERNAL;
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

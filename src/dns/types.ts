@@ -1,0 +1,63 @@
+// What the DNS edge deals in: single-record changes, backends that apply them, and observations
+// of what each authoritative server serves. Plain objects, printable as text and JSON.
+import type { TlsaRecord } from '../tlsa/record.js';
+
+/** One single-record change. Names are absolute (trailing dot), checked by tlsa/name.ts. */
+export interface RecordChange {
+  op: 'add' | 'delete';
+  name: string;
+  ttl: number;
+  record: TlsaRecord;
+}
+
+/** A DNS server address as given by the user: HOST[:PORT] or [V6]:PORT. */
+export interface ServerAddress {
+  host: string;
+  port: number;
+}
+
+export interface ApplyOptions {
+  /** The zone the names are in (absolute). */
+  zone: string;
+  dryRun?: boolean;
+}
+
+/** A DNS backend applies changes for one zone, in the order given. */
+export interface Backend {
+  readonly name: string;
+  /** True when apply() changes DNS itself; false for emit (a person applies the printed plan). */
+  readonly applies: boolean;
+  apply(changes: RecordChange[], options: ApplyOptions): Promise<void>;
+}
+
+/** What one authoritative server answered for TLSA at one name. */
+export interface ServerAnswer {
+  server: string;
+  /** NOERROR with records, NOERROR with none (NODATA), NXDOMAIN, or an error text. */
+  status: 'ok' | 'nodata' | 'nxdomain' | 'error';
+  records: TlsaRecord[];
+  /** TTL of the RRset as served, when there is one. */
+  ttl?: number;
+  /** An RRSIG covering the TLSA RRset came with it (DO bit set in the query). */
+  signed: boolean;
+  error?: string;
+}
+
+/** TLSA at one owner name, asked of every authoritative server at one moment. */
+export interface NameObservation {
+  name: string;
+  /** ms since epoch */
+  at: number;
+  answers: ServerAnswer[];
+}
+
+/** The zone a name belongs to, as its primary tells. */
+export interface ZoneInfo {
+  zone: string;
+  /** Negative-caching TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 5). */
+  negativeTtl: number;
+  /** The zone has a DNSKEY RRset and signs its SOA. */
+  signed: boolean;
+  /** NS host names of the zone. */
+  nameServers: string[];
+}
