@@ -1,0 +1,97 @@
+// Turns certificate files on disk into what the rollover needs: the chain's records and a private
+// copy of its files in the state dir (a staged chain must outlive the client's next renewal).
+import { X509Certificate, createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { CertFiles } from '../acme/types.js';
+import type { ServiceSettings } from '../config/types.js';
+import { loadChain, loadMaterial, derToPem } from '../tlsa/load.js';
+import { recordForKey, recordMatchesChain, recordsForChain } from '../tlsa/compute.js';
+import { paramsText, recordKey, type TlsaRecord } from '../tlsa/record.js';
+import type { ChainRef } from '../rollover/types.js';
+import { writeFileAtomic } from '../state/atomic.js';
+import { serviceDir, type ChainInfo } from '../state/store.js';
+
+export interface LoadedChain {
+  ref: ChainRef;
+  info: Omit<ChainInfo, 'dir' | 'addedAt'>;
+  certs: Buffer[];
+  keyPem: string;
+  warnings: string[];
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Extra CA certificates to pin: each file's certificates, one record per 0/2 parameter set. */
+export function pinRecords(settings: ServiceSettings): TlsaRecord[] {
+  const out = new Map<string, TlsaRecord>();
+  for (const file of settings.extraCaFiles) {
+    for (const der of loadChain(file)) {
+      for (const p of settings.records.filter((x) => x.usage === 0 || x.usage === 2)) {
+        for (const r of recordsForChain([der], p)) out.set(recordKey(r), r);
+      }
+    }
+  }
+  return [...out.values()];
+}
+
+/** Reads the renewed files: leaf + issuers (from fullchain, or cert + chain), and the key. */
+export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, pins: TlsaRecord[]): LoadedChain {
+  const warnings: string[] = [];
+  let certs = files.fullchain ? loadChain(files.fullchain) : loadChain(files.cert);
+  if (files.fullchain) {
+    const leaf = loadChain(files.cert)[0]!;
+    if (!leaf.equals(certs[0]!)) throw new UserError(`${files.fullchain} does not start with the certificate in ${files.cert}`);
+  } else if (files.chain && certs.length === 1) {
+    certs = [...certs, ...loadChain(files.chain)];
+  }
+  const key = loadMaterial(files.key);
+  if (key.kind !== 'privateKey') throw new UserError(`${files.key} holds a ${key.kind}, not a private key`);
+  const leafMaterial = loadMaterial(files.cert);
+  if (!key.spki.equals(leafMaterial.spki)) {
+    throw new UserError(`key ${files.key} does not match certificate ${files.cert} (their public keys differ)`);
+  }
+  const records = new Map<string, TlsaRecord>();
+  for (const p of settings.records) {
+    if ((p.usage === 0 || p.usage === 2) && certs.length < 2) {
+      warnings.push(`no issuer certificate came with ${files.cert}: no ${paramsText(p)} record for it (give --chain or --fullchain)`);
+      continue;
+    }
+    for (const r of recordsForChain(certs, p)) records.set(recordKey(r), r);
+  }
+  for (const pin of pins) if (recordMatchesChain(pin, certs)) records.set(recordKey(pin), pin);
+  const x = new X509Certificate(certs[0]!);
+  const keyPem = key.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return {
+    ref: { id: sha256(certs[0]!), records: [...records.values()] },
+    info: { id: sha256(certs[0]!), subject: x.subject.replace(/\n/g, ', '), issuer: x.issuer.replace(/\n/g, ', '), notAfter: new Date(x.validTo).toISOString(), keyType: leafMaterial.keyType, spki: leafMaterial.spki.toString('hex') },
+    certs,
+    keyPem,
+    warnings,
+  };
+}
+
+/** Keeps a copy of the chain's files under the service's state folder; the key file is 0600. */
+export function storeChain(stateDir: string, serviceId: string, chain: LoadedChain, now: number): ChainInfo {
+  const dir = join(serviceDir(stateDir, serviceId), 'chains', chain.ref.id.slice(0, 16));
+  const pems = chain.certs.map((c) => derToPem(c, 'CERTIFICATE'));
+  writeFileAtomic(join(dir, 'privkey.pem'), chain.keyPem, 0o600);
+  writeFileAtomic(join(dir, 'cert.pem'), pems[0]!);
+  writeFileAtomic(join(dir, 'chain.pem'), pems.slice(1).join(''));
+  writeFileAtomic(join(dir, 'fullchain.pem'), pems.join(''));
+  return { ...chain.info, dir, addedAt: now };
+}
+
+/** A next key: only its selector-1 end-entity records exist before a certificate does. */
+export function nextKeyRef(path: string, settings: ServiceSettings): { ref: ChainRef; keyType: string } {
+  const m = loadMaterial(path);
+  if (m.kind === 'certificate') throw new UserError(`next key ${path} holds a certificate, not a key`);
+  const specs = settings.records.filter((p) => (p.usage === 3 || p.usage === 1) && p.selector === 1);
+  if (specs.length === 0) {
+    throw new UserError(`a next key needs a selector-1 end-entity record (e.g. --records "3 1 1"); configured: ${settings.records.map(paramsText).join(', ')}`);
+  }
+  return { ref: { id: `key-${sha256(m.spki)}`, records: specs.map((p) => recordForKey(m.spki, p)) }, keyType: m.keyType };
+}
+
+export const readText = (path: string): string => readFileSync(path, 'utf8');

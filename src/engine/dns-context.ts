@@ -1,0 +1,108 @@
+// Everything the engine needs to know about DNS for one service: the zone of each TLSA name, the
+// servers to ask, the backend that applies changes, and what those servers serve now.
+import { UserError } from '../errors.js';
+import type { ServiceSettings } from '../config/types.js';
+import type { Backend, NameObservation, ServerAddress, ZoneInfo } from '../dns/types.js';
+import { discoverZone, resolveNameServers } from '../dns/zone.js';
+import { observeTlsa } from '../dns/observer.js';
+import { emitBackend } from '../dns/emit.js';
+import { nsupdateBackend } from '../dns/nsupdate.js';
+import { formatServer } from '../dns/address.js';
+import { recordKey } from '../tlsa/record.js';
+import type { OwnedRecord, Presence } from '../rollover/types.js';
+
+export interface DnsContext {
+  /** name -> zone it is in */
+  zoneOf: Record<string, string>;
+  negativeTtl: number;
+  /** undefined: not known (no server to ask) */
+  signed?: boolean;
+  authServers: ServerAddress[];
+  /** False when no server can be asked: emitted changes are taken as applied (unverified). */
+  verified: boolean;
+  backend: Backend;
+  warnings: string[];
+}
+
+const inZone = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
+
+export async function dnsContext(settings: ServiceSettings, out?: { write(s: string): unknown }): Promise<DnsContext> {
+  const d = settings.dns;
+  const warnings: string[] = [];
+  const backend: Backend =
+    d.backend === 'nsupdate'
+      ? nsupdateBackend({ server: required(d.server, '--server (where nsupdate sends updates)'), tsigKeyFile: d.tsigKeyFile })
+      : emitBackend({ format: d.emitFormat, server: d.server, ...(out ? { out } : {}) });
+  const asked = d.server ?? d.authServers[0];
+  if (!asked) {
+    if (d.backend !== 'emit') throw new UserError('no DNS server given: use --server or --auth-server');
+    const zone = d.zone ?? '';
+    warnings.push('no --server or --auth-server: publication cannot be checked; emitted changes are taken as applied when printed');
+    return { zoneOf: Object.fromEntries(settings.tlsaNames.map((n) => [n, zone])), negativeTtl: settings.ttl, authServers: [], verified: false, backend, warnings };
+  }
+  const infos = new Map<string, ZoneInfo>();
+  const zoneOf: Record<string, string> = {};
+  for (const name of settings.tlsaNames) {
+    const known = [...infos.values()].find((z) => inZone(name, z.zone) && (!d.zone || z.zone === d.zone));
+    const info = known ?? (await discoverZone(d.zone ?? name, asked));
+    if (!inZone(name, info.zone)) throw new UserError(`TLSA name ${name} is not in zone ${info.zone}`);
+    infos.set(info.zone, info);
+    zoneOf[name] = info.zone;
+  }
+  const zones = [...infos.values()];
+  let authServers = d.authServers;
+  if (authServers.length === 0) {
+    const found = await Promise.all(zones.map((z) => resolveNameServers(z, asked, asked.port)));
+    authServers = dedupe(found.flat());
+    if (authServers.length === 0) {
+      authServers = [asked];
+      warnings.push(`the NS names of ${zones.map((z) => z.zone).join(', ')} did not resolve; checking ${formatServer(asked)} only`);
+    }
+  }
+  const signed = zones.every((z) => z.signed);
+  if (!signed) {
+    warnings.push(`zone ${zones.filter((z) => !z.signed).map((z) => z.zone).join(', ')} is not DNSSEC-signed: TLSA records have no effect there until it is`);
+  }
+  return { zoneOf, negativeTtl: Math.max(...zones.map((z) => z.negativeTtl)), signed, authServers, verified: true, backend, warnings };
+}
+
+function required<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw new UserError(`the nsupdate backend needs ${what}`);
+  return v;
+}
+
+function dedupe(servers: ServerAddress[]): ServerAddress[] {
+  const seen = new Map(servers.map((s) => [formatServer(s), s]));
+  return [...seen.values()];
+}
+
+/** Asks every authoritative server about every name; reduces the answers to record keys. */
+export async function observe(ctx: DnsContext, names: string[], owned: OwnedRecord[]): Promise<{ presence: Record<string, Presence>; observations: NameObservation[] }> {
+  if (!ctx.verified) {
+    // Nothing to ask: what was emitted counts as published everywhere.
+    const presence: Record<string, Presence> = {};
+    for (const name of names) {
+      const keys = new Set(owned.filter((o) => o.name === name).map((o) => recordKey(o.record)));
+      presence[name] = { anywhere: keys, everywhere: new Set(keys) };
+    }
+    return { presence, observations: [] };
+  }
+  const observations = await Promise.all(names.map((n) => observeTlsa(n, ctx.authServers)));
+  const presence: Record<string, Presence> = {};
+  for (const obs of observations) presence[obs.name] = presenceOf(obs, ctx.signed === true);
+  return { presence, observations };
+}
+
+export function presenceOf(obs: NameObservation, requireSigned: boolean): Presence {
+  const anywhere = new Set<string>();
+  const counts = new Map<string, number>();
+  let ttl: number | undefined;
+  for (const a of obs.answers) {
+    for (const r of a.records) anywhere.add(recordKey(r));
+    if (a.status !== 'ok' || (requireSigned && !a.signed)) continue;
+    if (a.ttl !== undefined) ttl = Math.max(ttl ?? 0, a.ttl);
+    for (const k of new Set(a.records.map(recordKey))) counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  const everywhere = new Set([...counts].filter(([, n]) => n === obs.answers.length).map(([k]) => k));
+  return { anywhere, everywhere, ttl };
+}

@@ -1,0 +1,222 @@
+// One run of dane-hook for one service: lock, load state, observe DNS, fold in what the hook was
+// called for, plan, check the plan, then apply it step by step, saving state before each change
+// leaves the machine, so a crash at any point is followed by a rerun that converges.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Exit, UserError } from '../errors.js';
+import type { CertFiles } from '../acme/types.js';
+import type { ServiceSettings } from '../config/types.js';
+import type { RecordChange } from '../dns/types.js';
+import { recordKey, recordText } from '../tlsa/record.js';
+import { announceNextKey, deploy, emptyState } from '../rollover/events.js';
+import { chainReady, plan as makePlan } from '../rollover/planner.js';
+import { updateSeen } from '../rollover/seen.js';
+import { unsafeReasons } from '../rollover/safety.js';
+import type { Plan, Presence, RolloverState, Step } from '../rollover/types.js';
+import { acquireLock } from '../state/lock.js';
+import { loadService, lockPath, saveService, serviceDir, type ServiceFile } from '../state/store.js';
+import { loadDeployedChain, nextKeyRef, pinRecords, storeChain } from './chain.js';
+import { dnsContext, observe, type DnsContext } from './dns-context.js';
+import { reload, writeActivateDir } from './activate.js';
+import { generateKeyLike } from './keygen.js';
+
+export type Trigger =
+  | { kind: 'deploy'; files: CertFiles }
+  | { kind: 'pre-renew'; nextKeyFile?: string; generate?: boolean }
+  | { kind: 'advance' };
+
+export interface RunOptions {
+  dryRun?: boolean;
+  force?: boolean;
+  now?: () => number;
+  /** Where the emit backend prints (default stdout). */
+  out?: { write(s: string): unknown };
+}
+
+export interface RunReport {
+  service: string;
+  trigger: Trigger['kind'];
+  steps: Step[];
+  applied: boolean;
+  warnings: string[];
+  /** Direct mode: a chain went live before a ready record matched it. */
+  unsafe: boolean;
+  /** pre-renew: the next key's record is ready (the renewal may use it). */
+  nextReady?: boolean;
+  nextAt?: number;
+  readiness: Plan['readiness'];
+  held: string[];
+  exitCode: number;
+}
+
+function newFile(settings: ServiceSettings, now: number): ServiceFile {
+  return { version: 1, id: settings.id, settings, rollover: emptyState(), chains: {}, history: [], updatedAt: now };
+}
+
+/** Owned records that are gone everywhere and no longer wanted were withdrawn: forget them. */
+function forgetWithdrawn(state: RolloverState, presence: Record<string, Presence>, wanted: Set<string>): RolloverState {
+  const owned = state.owned.filter((o) => wanted.has(recordKey(o.record)) || presence[o.name]?.anywhere.has(recordKey(o.record)) !== false);
+  return owned.length === state.owned.length ? state : { ...state, owned };
+}
+
+function wantedKeys(state: RolloverState, pins: { data: string }[]): Set<string> {
+  return new Set(
+    [state.inService, state.pending, state.next].flatMap((c) => c?.records ?? []).concat(pins as never[]).map((r) => recordKey(r)),
+  );
+}
+
+export async function runService(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions = {}): Promise<RunReport> {
+  const clock = opts.now ?? Date.now;
+  const lock = opts.dryRun ? { release() {} } : await acquireLock(lockPath(stateDir, settings.id));
+  try {
+    return await runLocked(stateDir, settings, trigger, opts, clock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions, clock: () => number): Promise<RunReport> {
+  const file = loadService(stateDir, settings.id) ?? newFile(settings, clock());
+  file.settings = settings;
+  const warnings: string[] = [];
+  const pins = pinRecords(settings);
+
+  // Read the inputs before touching DNS: bad files must make no change.
+  const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins) : undefined;
+  if (loaded) warnings.push(...loaded.warnings);
+  const nextKeyFile = resolveNextKey(stateDir, file, settings, trigger);
+  const next = nextKeyFile && existsSync(nextKeyFile) ? nextKeyRef(nextKeyFile, settings) : undefined;
+
+  const ctx = await dnsContext(settings, opts.out);
+  warnings.push(...ctx.warnings);
+  const { presence } = await observe(ctx, settings.tlsaNames, file.rollover.owned);
+  const now = clock();
+  let state = updateSeen(file.rollover, { now, ttl: settings.ttl, negativeTtl: ctx.negativeTtl, presence });
+
+  let unsafe = false;
+  if (loaded) {
+    const r = deploy(state, loaded.ref, { staged: settings.activateDir !== undefined, names: settings.tlsaNames, now });
+    state = r.state;
+    unsafe = r.unsafe;
+    if (!r.known) {
+      if (!opts.dryRun) file.chains[loaded.ref.id] = storeChain(stateDir, settings.id, loaded, now);
+      file.history.push({ at: now, what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` });
+    }
+    if (unsafe) {
+      warnings.push(
+        `UNSAFE: the new certificate went live before a ready TLSA record matched it; DANE clients holding cached records may fail for up to 2 x TTL. Use --activate-dir (staged mode) or a next key to avoid this`,
+      );
+    }
+  }
+  if (next) {
+    state = announceNextKey(state, next.ref);
+    file.nextKeyFile = nextKeyFile;
+  }
+  state = forgetWithdrawn(state, presence, wantedKeys(state, pins));
+
+  const plan = makePlan({ now, names: settings.tlsaNames, ttl: settings.ttl, pins, state, presence });
+  const reasons = unsafeReasons(plan, presence);
+  if (reasons.length > 0 && !opts.force) {
+    throw new UserError(`plan for ${settings.id} refused: ${reasons.join('; ')}; rerun with --force if that is intended`, { exitCode: Exit.UNSAFE_PLAN });
+  }
+
+  const report: RunReport = {
+    service: settings.id,
+    trigger: trigger.kind,
+    steps: plan.steps,
+    applied: !opts.dryRun,
+    warnings,
+    unsafe,
+    nextAt: plan.nextAt,
+    readiness: plan.readiness,
+    held: plan.held,
+    exitCode: unsafe ? Exit.UNSAFE : Exit.OK,
+  };
+  if (trigger.kind === 'pre-renew') {
+    report.nextReady = state.next ? chainReady(state, settings.tlsaNames, state.next, now) : undefined;
+    if (report.nextReady === false) report.exitCode = Exit.NOT_READY;
+  }
+  if (opts.dryRun) return report;
+
+  file.rollover = state;
+  await execute(stateDir, file, settings, ctx, plan.steps, now);
+  // After a promotion this run, the pre-renew gate looks at the state as it now stands.
+  file.updatedAt = clock();
+  saveService(stateDir, file);
+  return report;
+}
+
+function resolveNextKey(stateDir: string, file: ServiceFile, settings: ServiceSettings, trigger: Trigger): string | undefined {
+  const given = trigger.kind === 'pre-renew' ? trigger.nextKeyFile : trigger.kind === 'deploy' ? trigger.files.nextKey : undefined;
+  const path = given ?? settings.nextKeyFile;
+  if (trigger.kind === 'pre-renew' && trigger.generate) {
+    const out = path ?? join(serviceDir(stateDir, settings.id), 'next-key.pem');
+    if (!existsSync(out)) {
+      const current = file.rollover.inService ? file.chains[file.rollover.inService.id] : undefined;
+      if (!current) throw new UserError(`--generate-next-key needs a certificate in service to copy the key type from: run deploy first`);
+      generateKeyLike(join(current.dir, 'privkey.pem'), out);
+    }
+    return out;
+  }
+  if (trigger.kind === 'pre-renew' && path === undefined) {
+    if (file.nextKeyFile) return file.nextKeyFile;
+    throw new UserError('pre-renew needs a next key: --next-key FILE, --generate-next-key, or the ACME client\'s next-key file (acme.sh Le_Next_Domain_Key, dehydrated privkey.roll.pem)');
+  }
+  if (path !== undefined && !existsSync(path) && trigger.kind === 'pre-renew') throw new UserError(`next key ${path} does not exist`);
+  return path;
+}
+
+function byZone(ctx: DnsContext, changes: RecordChange[]): Map<string, RecordChange[]> {
+  const out = new Map<string, RecordChange[]>();
+  for (const c of changes) {
+    const zone = ctx.zoneOf[c.name] ?? '';
+    out.set(zone, [...(out.get(zone) ?? []), c]);
+  }
+  return out;
+}
+
+async function applyChanges(ctx: DnsContext, changes: RecordChange[]): Promise<void> {
+  for (const [zone, list] of byZone(ctx, changes)) await ctx.backend.apply(list, { zone });
+}
+
+/** Applies steps in plan order: publishes, then the promotion, then withdrawals. */
+async function execute(stateDir: string, file: ServiceFile, settings: ServiceSettings, ctx: DnsContext, steps: Step[], now: number): Promise<void> {
+  const adds: RecordChange[] = [];
+  const dels: RecordChange[] = [];
+  let promote: Extract<Step, { kind: 'promote' }> | undefined;
+  for (const s of steps) {
+    if (s.kind === 'publish') adds.push({ op: 'add', name: s.name, ttl: s.ttl, record: s.record });
+    else if (s.kind === 'withdraw') dels.push({ op: 'delete', name: s.name, ttl: settings.ttl, record: s.record });
+    else promote = s;
+  }
+  if (adds.length > 0) {
+    // Owned before sent: a crash after the update leaves a record we know we may withdraw.
+    const known = new Set(file.rollover.owned.map((o) => `${o.name} ${recordKey(o.record)}`));
+    const owned = adds.filter((c) => !known.has(`${c.name} ${recordKey(c.record)}`)).map((c) => ({ name: c.name, record: c.record, ttl: c.ttl, addedAt: now }));
+    file.rollover = { ...file.rollover, owned: [...file.rollover.owned, ...owned] };
+    saveService(stateDir, file);
+    await applyChanges(ctx, adds);
+    file.history.push({ at: now, what: `published ${adds.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ')}` });
+    saveService(stateDir, file);
+  }
+  if (promote) {
+    const chain = file.chains[promote.chainId];
+    if (settings.activateDir) {
+      if (!chain) throw new UserError(`state for ${settings.id} names chain ${promote.chainId.slice(0, 12)} but has no files for it; redeploy`);
+      writeActivateDir(chain.dir, settings.activateDir);
+    }
+    if (settings.reload && settings.activateDir) await reload(settings.reload);
+    file.rollover = { ...file.rollover, inService: file.rollover.pending, pending: undefined };
+    file.history.push({ at: now, what: `promoted ${promote.chainId.slice(0, 12)}${promote.immediate ? ' (first deploy, no wait)' : ''}` });
+    saveService(stateDir, file);
+  }
+  if (dels.length > 0) {
+    await applyChanges(ctx, dels);
+    if (ctx.backend.applies || !ctx.verified) {
+      const gone = new Set(dels.map((c) => `${c.name} ${recordKey(c.record)}`));
+      file.rollover = { ...file.rollover, owned: file.rollover.owned.filter((o) => !gone.has(`${o.name} ${recordKey(o.record)}`)) };
+    }
+    file.history.push({ at: now, what: `withdrew ${dels.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ')}` });
+    saveService(stateDir, file);
+  }
+}

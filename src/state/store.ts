@@ -1,0 +1,69 @@
+// The state dir: one folder per service holding state.json (atomic), its lock, and copies of the
+// chains it knows (so a staged chain survives the ACME client's next renewal).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { ServiceSettings } from '../config/types.js';
+import type { RolloverState } from '../rollover/types.js';
+import { writeFileAtomic } from './atomic.js';
+
+/** What dane-hook knows about a stored chain, beside its records (kept in the rollover state). */
+export interface ChainInfo {
+  id: string;
+  /** Folder with cert.pem, chain.pem, fullchain.pem, privkey.pem (0600). */
+  dir: string;
+  subject: string;
+  issuer: string;
+  notAfter: string;
+  keyType: string;
+  /** hex of the leaf's SPKI */
+  spki: string;
+  addedAt: number;
+}
+
+export interface ServiceFile {
+  version: 1;
+  id: string;
+  /** Settings as last given: `advance` with only --state-dir runs on these. */
+  settings: ServiceSettings;
+  rollover: RolloverState;
+  chains: Record<string, ChainInfo>;
+  /** Path of the next key announced by pre-renew. */
+  nextKeyFile?: string;
+  /** Last few things that happened, newest last (for status). */
+  history: { at: number; what: string }[];
+  updatedAt: number;
+}
+
+export const serviceDir = (stateDir: string, id: string): string => join(stateDir, 'services', id);
+const statePath = (stateDir: string, id: string) => join(serviceDir(stateDir, id), 'state.json');
+export const lockPath = (stateDir: string, id: string): string => join(serviceDir(stateDir, id), 'lock');
+
+export function loadService(stateDir: string, id: string): ServiceFile | undefined {
+  const path = statePath(stateDir, id);
+  if (!existsSync(path)) return undefined;
+  let data: ServiceFile;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8')) as ServiceFile;
+  } catch (err) {
+    throw new UserError(`state file ${path} is not readable JSON (${(err as Error).message}); restore it from a backup or remove it to start over`);
+  }
+  if (data?.version !== 1 || typeof data.rollover !== 'object') {
+    throw new UserError(`state file ${path} has an unknown format (version ${String(data?.version)})`);
+  }
+  return data;
+}
+
+export function saveService(stateDir: string, file: ServiceFile): void {
+  file.history = file.history.slice(-50);
+  writeFileAtomic(statePath(stateDir, file.id), `${JSON.stringify(file, null, 2)}\n`, 0o600);
+}
+
+/** Ids of the services registered in a state dir. */
+export function listServices(stateDir: string): string[] {
+  const dir = join(stateDir, 'services');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((id) => existsSync(statePath(stateDir, id)))
+    .sort();
+}
