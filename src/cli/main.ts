@@ -12,6 +12,10 @@ interface Entry {
 // One line per command; `load` brings the builder and handler only when it is the one run.
 const COMMANDS: Record<string, Entry> = {
   tlsa: { describe: 'Print TLSA records for certificate, key or CSR files', load: async () => (await import('./commands/tlsa.js')).default },
+  deploy: { describe: "After a renewal: publish the new chain's records, put it in service when safe, withdraw stale ones", load: async () => (await import('./commands/deploy.js')).default },
+  'pre-renew': { describe: "Before a renewal: publish the next key's record (exit 5 while not ready)", load: async () => (await import('./commands/pre-renew.js')).default },
+  advance: { describe: 'Periodic run: promote ready chains, withdraw stale records', load: async () => (await import('./commands/advance.js')).default },
+  status: { describe: 'Show records, readiness and the next step per service', load: async () => (await import('./commands/status.js')).default },
 };
 
 export async function main(argv: string[]): Promise<number> {

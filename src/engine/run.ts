@@ -47,6 +47,8 @@ export interface RunReport {
   readiness: Plan['readiness'];
   held: string[];
   exitCode: number;
+  /** With --json: what the emit backend printed. */
+  emitted?: string;
 }
 
 function newFile(settings: ServiceSettings, now: number): ServiceFile {
@@ -114,7 +116,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   }
   state = forgetWithdrawn(state, presence, wantedKeys(state, pins));
 
-  const plan = makePlan({ now, names: settings.tlsaNames, ttl: settings.ttl, pins, state, presence });
+  const plan = makePlan({ now, names: settings.tlsaNames, ttl: settings.ttl, pins, state, presence, pollMs: pollMs(settings.ttl) });
   const reasons = unsafeReasons(plan, presence);
   if (reasons.length > 0 && !opts.force) {
     throw new UserError(`plan for ${settings.id} refused: ${reasons.join('; ')}; rerun with --force if that is intended`, { exitCode: Exit.UNSAFE_PLAN });
@@ -220,3 +222,6 @@ async function execute(stateDir: string, file: ServiceFile, settings: ServiceSet
     saveService(stateDir, file);
   }
 }
+
+/** How soon to look again while a record is not yet served everywhere: about a TTL, 1 s to 60 s. */
+export const pollMs = (ttl: number): number => Math.min(60_000, Math.max(1000, ttl * 1000));

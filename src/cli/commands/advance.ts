@@ -1,0 +1,68 @@
+// dane-hook advance: the periodic run (systemd timer, cron). Promotes staged chains whose records
+// are ready, withdraws stale records, and says when it next has work. --wait keeps going until
+// nothing waits, showing progress on a terminal.
+import type { CommandModule } from 'yargs';
+import { Exit } from '../../errors.js';
+import { listServices, loadService } from '../../state/store.js';
+import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
+import { runService, type RunReport } from '../../engine/run.js';
+import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
+import { print, worst } from './run-common.js';
+
+type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
+
+/** Services from the config or flags, plus every service registered in the state dir by deploy. */
+export function allServices(global: GlobalSettings): ServiceSettings[] {
+  const byId = new Map(global.services.map((s) => [s.id, s]));
+  for (const id of listServices(global.stateDir)) {
+    if (!byId.has(id)) byId.set(id, loadService(global.stateDir, id)!.settings);
+  }
+  return [...byId.values()];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const command: CommandModule<object, Args> = {
+  command: 'advance',
+  describe: 'Periodic run: promote staged chains whose records are ready, withdraw stale records',
+  builder: (y) =>
+    addServiceOptions(y)
+      .option('wait', { type: 'boolean', describe: 'Keep running until no step waits (progress shown on a terminal)' })
+      .option('max-wait', { type: 'number', default: 3600, describe: 'With --wait: give up after this many seconds' }) as never,
+  handler: async (argv) => {
+    const global = settingsFromArgs(argv, process.env, { needService: false });
+    const services = allServices(global);
+    const deadline = Date.now() + (argv['max-wait'] ?? 3600) * 1000;
+    let reports: RunReport[] = [];
+    for (;;) {
+      reports = [];
+      for (const s of services) reports.push(await runService(global.stateDir, s, { kind: 'advance' }, { dryRun: argv.dryRun, force: argv.force }));
+      const waits = reports.map((r) => r.nextAt).filter((t): t is number => t !== undefined);
+      if (!argv.wait || argv.dryRun || waits.length === 0) break;
+      const at = Math.min(...waits);
+      if (at > deadline) {
+        print(reports, argv, global.warnings);
+        process.stderr.write(`dane-hook: gave up waiting: the next step is due at ${new Date(at).toISOString()}, after --max-wait\n`);
+        process.exitCode = Exit.NOT_READY;
+        return;
+      }
+      if (!argv.quiet) print(reports.filter((r) => r.steps.length > 0), argv);
+      await countdown(at);
+    }
+    print(reports, argv, global.warnings);
+    if (services.length === 0 && !argv.quiet) process.stderr.write(`dane-hook: no services in ${global.stateDir} or the config\n`);
+    process.exitCode = worst(reports.map((r) => r.exitCode));
+  },
+};
+
+/** Sleeps until `at`, redrawing a one-line countdown when stderr is a terminal. */
+async function countdown(at: number): Promise<void> {
+  const tty = process.stderr.isTTY;
+  while (Date.now() < at) {
+    if (tty) process.stderr.write(`\rdane-hook: waiting for records to be ready: ${Math.ceil((at - Date.now()) / 1000)} s left   `);
+    await sleep(Math.min(1000, Math.max(50, at - Date.now())));
+  }
+  if (tty) process.stderr.write('\r\x1b[K');
+}
+
+export default command;

@@ -1,0 +1,33 @@
+// dane-hook deploy: after a renewal (certbot --deploy-hook, acme.sh --reloadcmd, dehydrated
+// deploy_cert, lego --renew-hook) or by hand.
+import type { CommandModule } from 'yargs';
+import { UserError } from '../../errors.js';
+import { resolveCertFiles } from '../../acme/index.js';
+import { ignoredHookVerb } from '../../acme/dehydrated.js';
+import { findServices } from '../../config/index.js';
+import { addServiceOptions, hookArgs, settingsFromArgs, sourceFromArgs, type ServiceArgs } from '../service-options.js';
+import { runAll } from './run-common.js';
+
+const command: CommandModule<object, ServiceArgs> = {
+  command: 'deploy [hook-args..]',
+  describe: 'After a renewal: publish the new chain\'s records; put it in service when safe; withdraw stale records',
+  builder: (y) =>
+    addServiceOptions(y)
+      .positional('hook-args', { type: 'string', array: true, describe: "dehydrated's hook arguments: deploy_cert DOMAIN KEYFILE CERTFILE FULLCHAINFILE CHAINFILE TIMESTAMP" })
+      .example('$0 deploy --lineage /etc/letsencrypt/live/mx.example.com --tlsa-name _25._tcp.mx.example.com --dns nsupdate --server ns1.example.com --tsig-key /etc/dane-hook/tsig.key --activate-dir /etc/dane-hook/active/mx --reload "systemctl reload postfix"', 'by hand, staged mode'),
+  handler: async (argv) => {
+    const args = hookArgs(argv);
+    // dehydrated calls one hook for every event; only deploy_cert concerns us.
+    if (ignoredHookVerb(args) !== undefined) return;
+    const global = settingsFromArgs(argv);
+    const files = resolveCertFiles(sourceFromArgs(argv), process.env, args);
+    if (files.pending) throw new UserError('deploy was called before a certificate was issued (acme.sh --pre-hook environment): use dane-hook pre-renew there');
+    const services = global.services.length === 1 && !argv.config ? global.services : findServices(global, files);
+    if (services.length === 0) {
+      throw new UserError(`no configured service uses the certificate for ${files.domains.join(', ') || files.cert}: add it to the config, or give --tlsa-name`);
+    }
+    const { code } = await runAll(global, services, () => ({ kind: 'deploy', files }), argv);
+    process.exitCode = code;
+  },
+};
+export default command;

@@ -1,0 +1,33 @@
+// dane-hook pre-renew: before a renewal, publish the next key's record beside the current ones.
+// As acme.sh's --pre-hook its exit status is a gate: non-zero (5) while that record is not ready.
+import type { CommandModule } from 'yargs';
+import { fromEnvironment } from '../../acme/index.js';
+import { findServices } from '../../config/index.js';
+import { addServiceOptions, hookArgs, settingsFromArgs, type ServiceArgs } from '../service-options.js';
+import { runAll } from './run-common.js';
+
+type Args = ServiceArgs & { 'generate-next-key'?: boolean };
+
+const command: CommandModule<object, Args> = {
+  command: 'pre-renew',
+  describe: "Before a renewal: publish the next key's record; exit 5 while it is not ready (a gate for acme.sh --pre-hook)",
+  builder: (y) =>
+    addServiceOptions(y).option('generate-next-key', {
+      type: 'boolean',
+      describe: 'Make a next key like the current one (same algorithm and size, 0600) at --next-key FILE or in the state dir',
+    }) as never,
+  handler: async (argv) => {
+    const global = settingsFromArgs(argv);
+    // acme.sh's pre-hook names the domain (Le_Domain) and where its next key is kept.
+    const env = fromEnvironment(process.env, hookArgs(argv));
+    const services = env && argv.config !== undefined ? findServices(global, env) : global.services;
+    const { code } = await runAll(
+      global,
+      services.length > 0 ? services : global.services,
+      (s) => ({ kind: 'pre-renew', nextKeyFile: argv['next-key'] ?? s.nextKeyFile ?? env?.nextKey, generate: argv['generate-next-key'] }),
+      argv,
+    );
+    process.exitCode = code;
+  },
+};
+export default command;

@@ -1,0 +1,57 @@
+// Prints what a run did: one line per change for people, versioned JSON for machines, nothing
+// at all in hooks (--quiet) unless something needs a person's attention.
+import type { RunReport } from '../engine/run.js';
+import type { Step } from '../rollover/types.js';
+import { recordText } from '../tlsa/record.js';
+
+export const REPORT_VERSION = 1;
+
+export function stepText(s: Step): string {
+  switch (s.kind) {
+    case 'publish':
+      return `publish  ${s.name} ${s.ttl} IN TLSA ${recordText(s.record)}`;
+    case 'withdraw':
+      return `withdraw ${s.name} IN TLSA ${recordText(s.record)}`;
+    case 'promote':
+      return `promote  chain ${s.chainId.slice(0, 16)}${s.immediate ? ' (first deploy: nothing published before, no wait needed)' : ''}`;
+  }
+}
+
+const when = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+export function reportJson(reports: RunReport[]): unknown {
+  return {
+    version: REPORT_VERSION,
+    services: reports.map((r) => ({
+      service: r.service,
+      trigger: r.trigger,
+      applied: r.applied,
+      steps: r.steps.map((s) => (s.kind === 'promote' ? s : { kind: s.kind, name: s.name, ...s.record, ...(s.kind === 'publish' ? { ttl: s.ttl } : {}) })),
+      readiness: r.readiness,
+      nextReady: r.nextReady,
+      nextAt: when(r.nextAt),
+      held: r.held,
+      warnings: r.warnings,
+      unsafe: r.unsafe,
+      exitCode: r.exitCode,
+      ...(r.emitted ? { emitted: r.emitted } : {}),
+    })),
+  };
+}
+
+export function reportText(r: RunReport, opts: { quiet?: boolean; now: number }): { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err = r.warnings.map((w) => `dane-hook: warning: ${r.service}: ${w}`);
+  if (opts.quiet) return { out, err };
+  const verb = r.applied ? '' : '(dry run) would ';
+  if (r.steps.length === 0) out.push(`${r.service}: nothing to do`);
+  for (const s of r.steps) out.push(`${r.service}: ${verb}${stepText(s)}`);
+  for (const h of r.held) out.push(`${r.service}: withdrawal held: ${h}`);
+  if (r.readiness.pending === false) out.push(`${r.service}: renewed chain waits for its records to be ready`);
+  if (r.nextReady === false) out.push(`${r.service}: next key's record not ready yet`);
+  if (r.nextAt !== undefined) {
+    const secs = Math.max(0, Math.ceil((r.nextAt - opts.now) / 1000));
+    out.push(`${r.service}: next step due at ${when(r.nextAt)} (in ${secs} s): run 'dane-hook advance' then`);
+  }
+  return { out, err };
+}
