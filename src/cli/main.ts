@@ -25,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('dane-hook')
     .usage('$0 <command> [options]\n\nKeeps DANE TLSA records right while certificates renew.')
     .strict()
+    // dehydrated's hook words stay strings (a timestamp, a domain like 0123.example).
+    .parserConfiguration({ 'parse-positional-numbers': false })
     .demandCommand(1, 'Name a command (see --help).')
     .option('verbose', { type: 'boolean', describe: 'Show stack traces and debug output', global: true })
     .help()

@@ -142,6 +142,18 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
 
   file.rollover = state;
   await execute(stateDir, file, settings, ctx, plan.steps, now);
+  if (ctx.verified && plan.steps.some((s) => s.kind === 'publish')) {
+    // Look again at once: the wait for readiness starts when every server serves the new
+    // records, and on a single primary that is now, not at the next run.
+    const again = await observe(ctx, settings.tlsaNames, file.rollover.owned);
+    file.rollover = updateSeen(file.rollover, { now: clock(), ttl: settings.ttl, negativeTtl: ctx.negativeTtl, presence: again.presence });
+    const after = makePlan({ now: clock(), names: settings.tlsaNames, ttl: settings.ttl, pins, state: file.rollover, presence: again.presence, pollMs: pollMs(settings.ttl) });
+    report.nextAt = after.nextAt;
+    if (trigger.kind === 'pre-renew' && file.rollover.next) {
+      report.nextReady = chainReady(file.rollover, settings.tlsaNames, file.rollover.next, clock());
+      report.exitCode = report.nextReady ? Exit.OK : Exit.NOT_READY;
+    }
+  }
   // After a promotion this run, the pre-renew gate looks at the state as it now stands.
   file.updatedAt = clock();
   saveService(stateDir, file);

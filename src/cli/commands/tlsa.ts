@@ -1,5 +1,6 @@
 // `dane-hook tlsa FILE...`: TLSA records for certificate, key or CSR files. Everything is loaded
 // and computed before anything is printed, so a bad file never leaves half an answer on stdout.
+import { parseArgs } from 'node:util';
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../../errors.js';
 import { tlsaFor } from '../../tlsa/compute.js';
@@ -29,6 +30,24 @@ function single(option: string, value: string | string[] | undefined): string | 
 }
 
 const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : ([] as string[]).concat(value));
+
+const VALUE_OPTIONS = new Set(['usage', 'selector', 'matching', 'records', 'name', 'host', 'port', 'proto', 'ttl', 'format']);
+
+/**
+ * yargs drops a lone '-' (standard input) from positionals: put each one back where it stood
+ * among the files. A '-' right after an option that takes a value is that option's value.
+ */
+export function filesWithStdin(files: string[], words: string[]): string[] {
+  const out: string[] = [];
+  let k = 0;
+  for (let i = words.indexOf('tlsa') + 1; i > 0 && i < words.length && words[i] !== '--'; i++) {
+    const w = words[i]!;
+    const prev = words[i - 1]!;
+    if (w === '-' && !(prev.startsWith('--') && !prev.includes('=') && VALUE_OPTIONS.has(prev.slice(2)))) out.push('-');
+    else if (w === files[k]) out.push(files[k++]!);
+  }
+  return [...out, ...files.slice(k)];
+}
 
 export function builder(y: Argv): Argv<TlsaArgs> {
   return y
@@ -108,12 +127,40 @@ export function tlsaOutput(args: TlsaArgs): string {
   return format === 'nsupdate' ? `${text}send\n` : text;
 }
 
+const FAST_OPTIONS = Object.fromEntries(
+  [...VALUE_OPTIONS].map((o) => [o, { type: 'string', multiple: true }] as const).concat([['verbose', { type: 'boolean', multiple: true }] as const]),
+) as Record<string, { type: 'string' | 'boolean'; multiple: true }>;
+
+/**
+ * The whole command without yargs, for cli/main.ts to call before it loads yargs: yargs costs
+ * about as much as node's own start-up, and hooks run this once per lineage (see bench/).
+ * `words` are the CLI's arguments (the command word included). Returns the text to print, or
+ * undefined when yargs must handle the call (--help, --version).
+ */
+export function tlsaFast(words: string[]): string | undefined {
+  const end = words.indexOf('--');
+  if (words.slice(0, end < 0 ? undefined : end).some((w) => w === '--help' || w === '-h' || w === '--version')) return undefined;
+  const at = words.findIndex((w) => !w.startsWith('-'));
+  let parsed;
+  try {
+    parsed = parseArgs({ args: words.filter((_, i) => i !== at), options: FAST_OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UserError(`${(e as Error).message.split('. ')[0]!.replace(/\.$/, '')} (see dane-hook tlsa --help)`);
+  }
+  const values = parsed.values as Record<string, string[] | undefined>;
+  const one = (v: string[] | undefined): string | string[] | undefined => (v && v.length === 1 ? v[0] : v);
+  const args: TlsaArgs = { files: parsed.positionals, records: values.records };
+  for (const o of VALUE_OPTIONS) if (o !== 'records') (args as unknown as Record<string, unknown>)[o] = one(values[o]);
+  return tlsaOutput(args);
+}
+
 const command: CommandModule<object, TlsaArgs> = {
   command: 'tlsa <files..>',
   describe: 'Print TLSA records for certificate, key or CSR files',
   builder,
   handler: (args) => {
-    process.stdout.write(tlsaOutput(args));
+    const files = filesWithStdin(list(args.files as string | string[] | undefined), process.argv.slice(2));
+    process.stdout.write(tlsaOutput({ ...args, files }));
   },
 };
 

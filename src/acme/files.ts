@@ -1,0 +1,94 @@
+// Checks on the files an ACME client names: one-line errors that say which variable pointed where.
+import { X509Certificate } from 'node:crypto';
+import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UserError } from '../errors.js';
+
+/**
+ * Returns the real path of a readable regular file, or throws naming `what` (a variable or flag).
+ * Real path: certbot's and dehydrated's live names are symlinks that the next renewal re-points, so
+ * the version in hand is pinned by its archive name.
+ */
+export function checkFile(what: string, raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === '') throw new UserError(`${what} is empty: a file path is needed`);
+  if (/[\n\r\0]/.test(raw)) throw new UserError(`${what} ${JSON.stringify(raw)} contains a control character`);
+  const path = resolve(raw);
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (err) {
+    throw new UserError(`${what}: ${path} ${reason(err)}`, { cause: err });
+  }
+  if (!isFile) throw new UserError(`${what}: ${path} is not a regular file`);
+  try {
+    accessSync(path, constants.R_OK);
+    return realpathSync(path);
+  } catch (err) {
+    throw new UserError(`${what}: ${path} ${reason(err)}`, { cause: err });
+  }
+}
+
+/** Returns the absolute path of an existing directory, or throws naming `what`. */
+export function checkDir(what: string, raw: string | undefined): string {
+  if (raw === undefined || raw.trim() === '') throw new UserError(`${what} is empty: a directory is needed`);
+  const path = resolve(raw);
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (err) {
+    throw new UserError(`${what}: ${path} ${reason(err)}`, { cause: err });
+  }
+  if (!isDir) throw new UserError(`${what}: ${path} is not a directory`);
+  return path;
+}
+
+function reason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') return 'does not exist';
+  if (code === 'EACCES' || code === 'EPERM') return 'cannot be read (permission denied)';
+  if (code === 'ENOTDIR') return 'does not exist (a parent is not a directory)';
+  return `cannot be read (${code ?? String(err)})`;
+}
+
+/** True when the file holds something that looks like a PEM private key (acme.sh empties a used .key.next). */
+export function holdsKey(path: string): boolean {
+  try {
+    return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(readFileSync(path, 'latin1'));
+  } catch {
+    return false;
+  }
+}
+
+/** How many PEM certificates the file holds (lego's .crt is a bundle unless --no-bundle). */
+export function countCertificates(path: string): number {
+  try {
+    return readFileSync(path, 'latin1').match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** DNS names of the first certificate in a PEM file; [] when it cannot be parsed (the loader says why later). */
+export function certificateDomains(path: string): string[] {
+  try {
+    const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(readFileSync(path, 'latin1'));
+    if (!pem) return [];
+    const san = new X509Certificate(pem[0]).subjectAltName ?? '';
+    return san
+      .split(/,\s*/)
+      .filter((e) => e.startsWith('DNS:'))
+      .map((e) => e.slice(4).toLowerCase());
+  } catch {
+    return [];
+  }
+}
+
+/** Lower-case, no trailing dot, no duplicates, order kept. */
+export function normalizeDomains(names: Iterable<string>): string[] {
+  const out: string[] = [];
+  for (const raw of names) {
+    const d = raw.trim().toLowerCase().replace(/\.$/, '');
+    if (d !== '' && !out.includes(d)) out.push(d);
+  }
+  return out;
+}

@@ -1,0 +1,32 @@
+// Certificate files named on the command line: --lineage DIR, or --cert/--chain/--fullchain/--key.
+import type { CertSource } from '../config/types.js';
+import { UserError } from '../errors.js';
+import { checkFile, certificateDomains, normalizeDomains } from './files.js';
+import { dropUndefined, lineageFiles } from './lineage.js';
+import type { CertFiles } from './types.js';
+
+/** Files from flags (or a service's configured source); undefined when none are given. */
+export function fromFlags(src: CertSource): CertFiles | undefined {
+  const any = src.lineage ?? src.cert ?? src.fullchain ?? src.key ?? src.chain;
+  if (any === undefined) return undefined;
+  const base = src.lineage !== undefined ? lineageFiles('flags', '--lineage', src.lineage, [], true) : undefined;
+  const named = (flag: string, v: string | undefined) => (v === undefined ? undefined : checkFile(flag, v));
+  const fullchain = named('--fullchain', src.fullchain) ?? base?.fullchain;
+  // A full chain starts with the end-entity certificate: enough when --cert is not given.
+  const cert = named('--cert', src.cert) ?? base?.cert ?? fullchain;
+  const key = named('--key', src.key) ?? base?.key;
+  if (cert === undefined) throw new UserError('--key was given without --cert or --fullchain: name the certificate too');
+  if (key === undefined) throw new UserError(`${src.cert !== undefined ? '--cert' : '--fullchain'} was given without --key: name the private key too`);
+  // Files named one by one override those of the lineage; a roll key belongs to the lineage's key only.
+  const nextKey = src.key === undefined ? base?.nextKey : undefined;
+  return dropUndefined({
+    client: 'flags',
+    cert,
+    chain: named('--chain', src.chain) ?? base?.chain,
+    fullchain,
+    key,
+    nextKey,
+    domains: normalizeDomains(certificateDomains(cert)),
+    lineage: base?.lineage,
+  });
+}

@@ -1,0 +1,85 @@
+// Completing a service: defaults, required fields, and rules that look at several fields at once.
+import { parseOwner } from '../tlsa/name.js';
+import { paramsText, parseParams, type TlsaParams } from '../tlsa/record.js';
+import { fail, warn, type Ctx } from './context.js';
+import type { DnsFields, ServiceFields } from './fields.js';
+import { DEFAULT_TTL, type DnsSettings, type ServiceSettings } from './types.js';
+
+export const DEFAULT_RECORDS: readonly TlsaParams[] = [parseParams('3 1 1'), parseParams('2 1 1')];
+
+export interface Defaults {
+  ttl?: number;
+  records?: TlsaParams[];
+  extraCaFiles?: string[];
+}
+
+/** The id a service gets when none is configured: the host of its first TLSA name. */
+export function deriveId(tlsaNames: readonly string[] | undefined): string | undefined {
+  const owner = tlsaNames?.[0] === undefined ? undefined : parseOwner(tlsaNames[0]);
+  return owner?.host.replace(/\.$/, '').replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64) || undefined;
+}
+
+/** nsupdate when an update server or key is given, else emit (print the plan for a person to apply). */
+export function completeDns(d: DnsFields): DnsSettings {
+  const backend = d.backend ?? (d.server !== undefined || d.tsigKeyFile !== undefined ? 'nsupdate' : 'emit');
+  const dns: DnsSettings = { backend, authServers: d.authServers ?? [], emitFormat: d.emitFormat ?? 'nsupdate' };
+  if (d.server) dns.server = d.server;
+  if (d.tsigKeyFile) dns.tsigKeyFile = d.tsigKeyFile;
+  if (d.zone) dns.zone = d.zone;
+  return dns;
+}
+
+/** `path` is where the service was written (services[0], or '' for flags); undefined when an error was recorded. */
+export function completeService(ctx: Ctx, path: string, f: ServiceFields, d: DnsFields, defaults: Defaults): ServiceSettings | undefined {
+  const where = (key: string) => (path === '' ? key : `${path}.${key}`);
+  const errorsBefore = ctx.errors.length;
+  if (f.tlsaNames === undefined) {
+    if (f.given.includes('tlsaNames')) return undefined;
+    return fail(ctx, where('tlsaNames'), 'is missing: give the TLSA owner names to keep, e.g. ["_25._tcp.mx.example.com"]');
+  }
+  const dns = completeDns(d);
+  const service: ServiceSettings = {
+    id: f.id ?? deriveId(f.tlsaNames) ?? '',
+    tlsaNames: f.tlsaNames,
+    records: f.records ?? defaults.records ?? [...DEFAULT_RECORDS],
+    ttl: f.ttl ?? defaults.ttl ?? DEFAULT_TTL,
+    dns,
+    extraCaFiles: f.extraCaFiles ?? defaults.extraCaFiles ?? [],
+    source: f.source,
+  };
+  for (const k of ['activateDir', 'reload', 'nextKeyFile', 'connect', 'starttls'] as const) {
+    if (f[k] !== undefined) (service as unknown as Record<string, unknown>)[k] = f[k];
+  }
+  if (service.id === '') fail(ctx, where('id'), 'cannot be derived from the TLSA names: give one');
+  if (dns.zone !== undefined) {
+    service.tlsaNames.forEach((n, i) => {
+      if (n !== dns.zone && !n.endsWith(`.${dns.zone}`)) fail(ctx, where(`tlsaNames[${i}]`), `"${n}" is not in zone ${dns.zone}`);
+    });
+  }
+  const src = f.source;
+  if (src.lineage === undefined && (src.cert !== undefined || src.fullchain !== undefined) !== (src.key !== undefined)) {
+    fail(ctx, where(src.key === undefined ? 'key' : 'cert'), `is missing: ${src.key === undefined ? 'a certificate needs its key' : 'a key needs its cert or fullchain'}`);
+  }
+  if (dns.backend === 'nsupdate' && dns.tsigKeyFile === undefined) {
+    warn(ctx, where('dns.tsigKey'), 'is not set: nsupdate will send unsigned updates (fine only for an IP-restricted server)');
+  }
+  for (const p of service.records) {
+    if (p.usage === 3 && p.selector === 0) {
+      warn(ctx, where('records'), `"${paramsText(p)}" pins the whole certificate, which changes at every renewal: "3 1 1" pins the key`);
+    }
+    if (p.selector === 0 && service.nextKeyFile !== undefined && p.usage !== 2 && p.usage !== 0) {
+      warn(ctx, where('records'), `"${paramsText(p)}" cannot be published ahead for the next key (a key alone has no certificate)`);
+    }
+  }
+  return ctx.errors.length === errorsBefore ? service : undefined;
+}
+
+/** Errors for services that share an id (their state would collide). */
+export function checkUniqueIds(ctx: Ctx, services: readonly { id: string; path: string }[]): void {
+  const first = new Map<string, string>();
+  for (const s of services) {
+    const other = first.get(s.id);
+    if (other === undefined) first.set(s.id, s.path);
+    else fail(ctx, s.path, `has the same id "${s.id}" as ${other}: give one of them an explicit "id"`);
+  }
+}

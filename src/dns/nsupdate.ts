@@ -1,0 +1,122 @@
+// The nsupdate backend: RFC 2136 updates through the real `nsupdate`, TSIG-signed with a key file
+// (-k, never -y: a secret on the command line shows in `ps`). One update message per call, made of
+// single-record adds and deletes — never "delete the whole RRset", so records that others put at
+// the same name survive.
+//
+// Note: an add with a TTL other than the RRset's changes the TTL of the whole RRset (RFC 2136 3.4.2.2
+// as BIND implements it). The caller passes one TTL for all records at a name.
+import { access, constants } from 'node:fs/promises';
+import { execa } from 'execa';
+import { DnsError, UserError } from '../errors.js';
+import { checkName } from '../tlsa/name.js';
+import { recordText } from '../tlsa/record.js';
+import { formatServer } from './address.js';
+import { checkChanges } from './changes.js';
+import type { ApplyOptions, Backend, RecordChange, ServerAddress } from './types.js';
+
+export interface NsupdateOptions {
+  server: ServerAddress;
+  /** A key file as written by tsig-keygen or dnssec-keygen; without one the update goes unsigned. */
+  tsigKeyFile?: string;
+  /** Give up after this many seconds without an answer (default 10). */
+  timeoutSec?: number;
+  /** The nsupdate binary (default 'nsupdate' on PATH). */
+  command?: string;
+}
+
+const SERVER_HOST = /^[A-Za-z0-9.:_-]+$/;
+
+/** The nsupdate script for the changes: `server`, `zone`, one `update` line per change, `send`. */
+export function renderNsupdateScript(changes: RecordChange[], options: { server?: ServerAddress; zone: string }): string {
+  const zone = checkName(options.zone, 'zone');
+  const checked = checkChanges(changes, zone);
+  const lines: string[] = [];
+  if (options.server) {
+    const { host, port } = options.server;
+    if (!SERVER_HOST.test(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new UserError(`DNS server ${JSON.stringify(`${host}:${port}`)} is not a valid address`);
+    }
+    lines.push(`server ${host} ${port}`);
+  }
+  lines.push(`zone ${zone}`);
+  for (const c of checked) {
+    lines.push(c.op === 'add' ? `update add ${c.name} ${c.ttl} IN TLSA ${recordText(c.record)}` : `update delete ${c.name} IN TLSA ${recordText(c.record)}`);
+  }
+  lines.push('send', '');
+  return lines.join('\n');
+}
+
+/** nsupdate's -u (seconds per UDP try) and -r (retries) so that all tries fit in `total` seconds. */
+function udpTiming(total: number): { perTry: number; retries: number } {
+  const perTry = Math.max(1, Math.floor(total / 3));
+  return { perTry, retries: Math.min(2, Math.max(0, Math.floor(total / perTry) - 1)) };
+}
+
+export function nsupdateBackend(options: NsupdateOptions): Backend {
+  return {
+    name: 'nsupdate',
+    applies: true,
+    async apply(changes: RecordChange[], apply: ApplyOptions): Promise<void> {
+      const script = renderNsupdateScript(changes, { server: options.server, zone: apply.zone });
+      if (apply.dryRun || changes.length === 0) return;
+      await runNsupdate(script, checkName(apply.zone, 'zone'), options);
+    },
+  };
+}
+
+async function runNsupdate(script: string, zone: string, options: NsupdateOptions): Promise<void> {
+  const timeoutSec = options.timeoutSec ?? 10;
+  const args: string[] = [];
+  if (options.tsigKeyFile !== undefined) {
+    // nsupdate itself would carry on unsigned after an unreadable key file: check first.
+    try {
+      await access(options.tsigKeyFile, constants.R_OK);
+    } catch (e) {
+      throw new UserError(`TSIG key file ${options.tsigKeyFile} cannot be read (${(e as NodeJS.ErrnoException).code}): check --tsig-key`);
+    }
+    args.push('-k', options.tsigKeyFile);
+  }
+  const { perTry, retries } = udpTiming(timeoutSec);
+  args.push('-t', String(timeoutSec), '-u', String(perTry), '-r', String(retries));
+  const command = options.command ?? 'nsupdate';
+  const result = await execa(command, args, { input: script, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
+  if (result.exitCode === 0 && !result.failed) return;
+  throw nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
+}
+
+interface Failed {
+  zone: string;
+  server: string;
+  timeoutSec: number;
+  command: string;
+  result: { stderr?: unknown; stdout?: unknown; exitCode?: number; timedOut?: boolean; code?: string; originalMessage?: string };
+}
+
+/** What failed first, then the likely cause and the way out; never the key file's content. */
+export function nsupdateError(f: Failed): DnsError {
+  const head = `nsupdate to ${f.server} failed for zone ${f.zone}`;
+  const stderr = String(f.result.stderr ?? '');
+  const make = (reason: string, rcode?: string) => new DnsError(`${head}: ${reason}`, { server: f.server, rcode });
+  if (f.result.code === 'ENOENT') return make(`the '${f.command}' program is not installed (Debian: apt-get install bind9-dnsutils)`);
+  if (f.result.timedOut) return make(`nsupdate did not finish within ${f.timeoutSec + 5} s`);
+  // Before the rcode: after a bad key file nsupdate sends unsigned and reports the server's REFUSED.
+  if (/could not (read|create) key|invalid key|keyfile/i.test(stderr)) return make(`nsupdate could not use the TSIG key file (malformed?) — check --tsig-key`);
+  const rcode = /update failed: ([A-Z]+(?:\s*\([A-Z]+\))?)/.exec(stderr)?.[1]?.replace(/\s+/g, ' ');
+  if (rcode) {
+    const code = rcode.replace(/\s*\(.*/, '');
+    if (/BADSIG|BADTIME/.test(rcode)) return make(`${rcode.replace('(', ' (')}: the TSIG key does not match the server's (or the clocks differ) — check --tsig-key`, code);
+    if (/BADKEY/.test(rcode)) return make(`${rcode.replace('(', ' (')}: the server does not know this TSIG key name — check --tsig-key`, code);
+    if (code === 'NOTAUTH') return make(`NOTAUTH: the server is not authoritative for ${f.zone} — check the zone and the server`, code);
+    if (code === 'REFUSED') return make(`REFUSED: the server's update-policy does not allow this key to change TLSA in this zone (or the zone is wrong)`, code);
+    if (code === 'NXRRSET' || code === 'YXRRSET' || code === 'NXDOMAIN' || code === 'YXDOMAIN') {
+      return make(`${code}: a prerequisite did not hold (the records changed meanwhile) — run again`, code);
+    }
+    if (code === 'SERVFAIL') return make(`SERVFAIL: the server could not apply the update — see its log`, code);
+    return make(rcode, code);
+  }
+  if (/timed out/.test(stderr)) return make(`no answer from ${f.server} within ${f.timeoutSec} s — is it the right address and port?`);
+  if (/connection refused/.test(stderr)) return make(`connection refused by ${f.server}: nothing listens there`);
+  // nsupdate may echo a key's secret in its messages ("could not create key from alg:name:SECRET"): skip key lines.
+  const first = stderr.split('\n').map((l) => l.replace(/^;\s*/, '').trim()).find((l) => l !== '' && !/key|secret/i.test(l)) ?? f.result.originalMessage ?? 'unknown error';
+  return make(`${first} (exit ${f.result.exitCode ?? '?'})`);
+}

@@ -1,0 +1,163 @@
+// One DNS question to one server, the way a careful stub asks an authoritative server: UDP with
+// EDNS0 (buffer 1232, DO bit on request), random id, the reply matched on id and question, TCP
+// when the reply is truncated, a timeout per try and a few tries. Failures are DnsErrors that name
+// the server, the question and what went wrong.
+import { createSocket, type Socket } from 'node:dgram';
+import { connect } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { randomInt } from 'node:crypto';
+import * as packet from 'dns-packet';
+import { DnsError } from '../errors.js';
+import { formatServer } from './address.js';
+import type { ServerAddress } from './types.js';
+
+export interface QueryOptions {
+  /** Set the DO bit so RRSIGs come along (default false). */
+  dnssec?: boolean;
+  /** Per try (default 2000). */
+  timeoutMs?: number;
+  /** Tries after the first one on timeout (default 2: three tries in all). */
+  retries?: number;
+  /** Ask over TCP straight away. */
+  tcp?: boolean;
+  /** Set RD (default false: authoritative servers are asked directly). */
+  recursion?: boolean;
+  /** EDNS0 UDP buffer size to advertise (default 1232, the DNS flag day 2020 value). */
+  udpSize?: number;
+}
+
+/** A decoded reply; dns-packet fills `rcode` but its types leave it out. */
+export type DnsReply = packet.DecodedPacket & { rcode: string };
+
+/** Thrown inside a try so the caller can tell a timeout (worth retrying) from the rest. */
+class Timeout extends Error {}
+
+const TC_BIT = 0x02; // in the third header byte
+
+export async function query(server: ServerAddress, name: string, type: packet.RecordType, options: QueryOptions = {}): Promise<DnsReply> {
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const tries = (options.retries ?? 2) + 1;
+  const what = `${type} ${name} at ${formatServer(server)}`;
+  const fail = (reason: string, cause?: unknown, rcode?: string): DnsError =>
+    new DnsError(`DNS query for ${what} failed: ${reason}`, { server: formatServer(server), rcode, cause });
+
+  let address: string;
+  try {
+    address = isIP(server.host) ? server.host : (await lookup(server.host)).address;
+  } catch (e) {
+    throw fail(`cannot resolve server name ${server.host} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, e);
+  }
+  const target = { host: address, port: server.port };
+
+  let tcp = options.tcp ?? false;
+  for (let attempt = 1; attempt <= tries; attempt++) {
+    const id = randomInt(0, 65536);
+    const message = packet.encode(request(id, name, type, options));
+    try {
+      const raw = tcp ? await askTcp(target, message, timeoutMs) : await askUdp(target, message, timeoutMs, (buf) => matches(buf, id, name, type));
+      if (!tcp && raw.length >= 3 && (raw[2]! & TC_BIT) !== 0) {
+        tcp = true; // truncated: the same question again over TCP, not counted as a try
+        attempt--;
+        continue;
+      }
+      const reply = packet.decode(raw) as DnsReply;
+      if (tcp && !matches(raw, id, name, type)) throw fail('the TCP reply does not match the question');
+      if (reply.rcode !== 'NOERROR' && reply.rcode !== 'NXDOMAIN') throw fail(reply.rcode, undefined, reply.rcode);
+      return reply;
+    } catch (e) {
+      if (e instanceof DnsError) throw e;
+      if (e instanceof Timeout) {
+        if (attempt < tries) continue;
+        throw fail(`timed out after ${seconds(timeoutMs)} x ${tries} ${tries === 1 ? 'try' : 'tries'}${tcp ? ' over TCP' : ''}`, e);
+      }
+      throw fail(describe(e), e);
+    }
+  }
+  throw fail('no reply'); // not reached
+}
+
+function request(id: number, name: string, type: packet.RecordType, options: QueryOptions): packet.Packet {
+  return {
+    type: 'query',
+    id,
+    flags: options.recursion ? packet.RECURSION_DESIRED : 0,
+    questions: [{ type, name: name.replace(/\.$/, '') || '.', class: 'IN' }],
+    additionals: [
+      { type: 'OPT', name: '.', udpPayloadSize: options.udpSize ?? 1232, flags: options.dnssec ? packet.DNSSEC_OK : 0 } as packet.Answer,
+    ],
+  };
+}
+
+/** A reply belongs to our question: same id, a response, same name (any case) and type. */
+function matches(raw: Buffer, id: number, name: string, type: string): boolean {
+  if (raw.length < 12 || raw.readUInt16BE(0) !== id || (raw[2]! & 0x80) === 0) return false;
+  try {
+    const q = packet.decode(raw).questions?.[0];
+    // A truncated reply may fail to decode past the question; the header check above is enough then.
+    return q !== undefined && q.type === type && q.name.toLowerCase() === name.replace(/\.$/, '').toLowerCase();
+  } catch {
+    return (raw[2]! & TC_BIT) !== 0;
+  }
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+function describe(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED') return 'connection refused (nothing listens on that port)';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `unreachable (${code})`;
+  if (code === 'ECONNRESET') return 'connection reset by the server';
+  return e instanceof Error ? e.message : String(e);
+}
+
+function askUdp(target: { host: string; port: number }, message: Buffer, timeoutMs: number, accept: (b: Buffer) => boolean): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = createSocket(isIP(target.host) === 6 ? 'udp6' : 'udp4');
+    const done = (f: () => void) => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on('error', () => undefined);
+      socket.close();
+      f();
+    };
+    const timer = setTimeout(() => done(() => reject(new Timeout())), timeoutMs);
+    socket.on('error', (e) => done(() => reject(e)));
+    socket.on('message', (buf) => {
+      if (accept(buf)) done(() => resolve(buf));
+    });
+    // Connected, so an ICMP port-unreachable comes back as ECONNREFUSED instead of a timeout.
+    socket.connect(target.port, target.host, () => socket.send(message));
+  });
+}
+
+function askTcp(target: { host: string; port: number }, message: Buffer, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: target.host, port: target.port });
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const done = (f: () => void) => {
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on('error', () => undefined);
+      socket.destroy();
+      f();
+    };
+    const timer = setTimeout(() => done(() => reject(new Timeout())), timeoutMs);
+    socket.on('error', (e) => done(() => reject(e)));
+    socket.on('connect', () => {
+      const prefix = Buffer.alloc(2);
+      prefix.writeUInt16BE(message.length);
+      socket.write(Buffer.concat([prefix, message]));
+    });
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      length += d.length;
+      const all = Buffer.concat(chunks, length);
+      if (all.length >= 2 && all.length >= 2 + all.readUInt16BE(0)) done(() => resolve(all.subarray(2, 2 + all.readUInt16BE(0))));
+    });
+    socket.on('end', () => done(() => reject(new Error('the server closed the TCP connection before a full reply'))));
+  });
+}

@@ -1,0 +1,213 @@
+// Loading every form of certificate, key and CSR that openssl writes; refusing bad input with one
+// line that names the file.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import forge from 'node-forge';
+import { UserError } from '../../src/errors.js';
+import { derToPem, keyMatchesCert, loadChain, loadMaterial, parseMaterial, spkiOfCertDer } from '../../src/tlsa/load.js';
+import { KEY_KINDS, makePki, openssl, type Pki } from '../support/pki.js';
+import { opensslSpki } from './reference.js';
+
+let dir: string;
+let pki: Pki;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dane-hook-load-'));
+  pki = await makePki(join(dir, 'pki'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+/** Asserts a one-line UserError whose message contains each of `parts`. */
+function assertUserError(fn: () => unknown, ...parts: string[]): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof UserError, `not a UserError: ${String(e)}`);
+    assert.ok(!e.message.includes('\n'), `more than one line: ${e.message}`);
+    for (const p of parts) assert.ok(e.message.includes(p), `'${e.message}' does not mention '${p}'`);
+    return true;
+  });
+}
+
+describe('every form on disk gives the certificate SPKI as openssl sees it', () => {
+  for (const kind of KEY_KINDS) {
+    test(kind, async () => {
+      const leaf = pki.leaves[kind];
+      const spki = await opensslSpki(leaf.cert);
+      const forms: [string, string, number][] = [
+        [leaf.cert, 'certificate', 1], [leaf.certDer, 'certificate', 1], [leaf.certCrlf, 'certificate', 1],
+        [leaf.certText, 'certificate', 1], [leaf.fullchain, 'certificate', 2], [leaf.fullchainWithRoot, 'certificate', 3],
+        [leaf.combined, 'certificate', 2], [leaf.key, 'privateKey', 0], [leaf.keyDer, 'privateKey', 0],
+        [leaf.pub, 'publicKey', 0], [leaf.pubDer, 'publicKey', 0], [leaf.csr, 'csr', 0], [leaf.csrDer, 'csr', 0],
+      ];
+      if (leaf.keyTraditional) forms.push([leaf.keyTraditional, 'privateKey', 0]);
+      if (leaf.keyWithParams) forms.push([leaf.keyWithParams, 'privateKey', 0]);
+      if (leaf.pubRsa) forms.push([leaf.pubRsa, 'publicKey', 0]);
+      for (const [file, kindOf, certCount] of forms) {
+        const m = loadMaterial(file);
+        assert.equal(m.kind, kindOf, file);
+        assert.equal(m.certs.length, certCount, file);
+        assert.equal(m.keyType, kind, file);
+        assert.ok(m.spki.equals(spki), `${file}: SPKI differs from openssl's`);
+        assert.equal(m.privateKey !== undefined, kindOf === 'privateKey' || file === leaf.combined, file);
+      }
+      const cert = loadMaterial(leaf.cert);
+      assert.ok(keyMatchesCert(loadMaterial(leaf.key), cert));
+      assert.ok(!keyMatchesCert(loadMaterial(pki.leaves[kind === 'rsa' ? 'ed25519' : 'rsa'].key), cert));
+      // The leaf comes first and the chain follows, byte for byte as openssl writes them as DER.
+      const chain = loadChain(leaf.fullchainWithRoot);
+      const expected = await Promise.all([leaf.cert, pki.intermediate.cert, pki.root.cert].map((f) => openssl(['x509', '-in', f, '-outform', 'der'])));
+      assert.deepEqual(chain.map((c) => c.toString('hex')), expected.map((c) => c.toString('hex')));
+    });
+  }
+
+  test('the SPKI slice is what node-forge finds by walking the ASN.1 tree (independent reader)', async () => {
+    for (const kind of KEY_KINDS) {
+      const der = await readFile(pki.leaves[kind].certDer);
+      // The typings only know the old boolean form of the options argument.
+      const fromDer = forge.asn1.fromDer as unknown as (b: forge.util.ByteStringBuffer, o: object) => forge.asn1.Asn1;
+      const tree = fromDer(forge.util.createBuffer(der.toString('binary')), { decodeBitStrings: false });
+      const tbs = (tree.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
+      const spki = tbs[tbs[0]!.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 6 : 5]!;
+      assert.equal(spkiOfCertDer(der).toString('binary'), forge.asn1.toDer(spki).getBytes(), kind);
+    }
+  });
+
+  test('derToPem round-trips and openssl reads what it writes', async () => {
+    const der = await readFile(pki.leaves['ec-p384'].certDer);
+    const pem = derToPem(der, 'CERTIFICATE');
+    assert.ok(pem.split('\n').every((l) => l.length <= 64));
+    assert.deepEqual(parseMaterial(Buffer.from(pem), 'x.pem').certs[0], der);
+    assert.deepEqual(await openssl(['x509', '-outform', 'der'], pem), der);
+  });
+
+  test('OpenSSL TRUSTED CERTIFICATE (with trust settings appended) gives the certificate itself', async () => {
+    const leaf = pki.leaves.ed25519;
+    const trusted = await openssl(['x509', '-in', leaf.cert, '-trustout', '-addtrust', 'serverAuth']);
+    assert.match(trusted.toString(), /BEGIN TRUSTED CERTIFICATE/);
+    const m = parseMaterial(trusted, 'trusted.pem');
+    assert.deepEqual(m.certs[0], await readFile(leaf.certDer));
+  });
+
+  test('a certificate for a key type beyond the signing ones (X25519 via -force_pubkey) gives its SPKI', async () => {
+    const xkey = join(dir, 'x25519.pem');
+    await openssl(['genpkey', '-algorithm', 'X25519', '-out', xkey]);
+    const xpub = join(dir, 'x25519.pub');
+    await writeFile(xpub, await openssl(['pkey', '-in', xkey, '-pubout']));
+    const leaf = pki.leaves['ec-p256'];
+    const cert = await openssl(['x509', '-req', '-in', leaf.csr, '-CA', pki.intermediate.cert, '-CAkey', pki.intermediate.key, '-force_pubkey', xpub, '-days', '1']);
+    const certFile = join(dir, 'x25519-cert.pem');
+    await writeFile(certFile, cert);
+    const m = loadMaterial(certFile);
+    assert.equal(m.keyType, 'x25519');
+    assert.ok(m.spki.equals(await opensslSpki(certFile)));
+  });
+});
+
+describe('bad input: a one-line error naming the file', () => {
+  test('files that cannot be read', async () => {
+    const missing = join(dir, 'nope.pem');
+    assertUserError(() => loadMaterial(missing), missing, 'does not exist');
+    assertUserError(() => loadMaterial(dir), dir, 'directory');
+    const empty = join(dir, 'empty.pem');
+    await writeFile(empty, '');
+    assertUserError(() => loadMaterial(empty), empty, 'empty');
+    if (process.getuid?.() !== 0) {
+      const locked = join(dir, 'locked.pem');
+      await writeFile(locked, 'x');
+      await chmod(locked, 0);
+      assertUserError(() => loadMaterial(locked), locked, 'permission denied');
+    }
+    assertUserError(() => loadMaterial(join(empty, 'x.pem')), 'x.pem', 'does not exist');
+  });
+
+  test('malformed PEM', async () => {
+    const pem = (await readFile(pki.leaves.rsa.cert, 'latin1')).trimEnd();
+    const cases: [string, string, string][] = [
+      ['truncated.pem', pem.slice(0, pem.length - 200), 'no END line'],
+      ['no-end.pem', pem.replace(/-----END CERTIFICATE-----/, ''), 'no END line'],
+      ['bad-base64.pem', pem.replace(/\n[A-Za-z0-9+/]{10}/, '\n!!!!!!!!!!'), 'not valid base64'],
+      ['cut-line.pem', pem.replace(/\n([A-Za-z0-9+/]{64})\n/, (_m, l: string) => `\n${l.slice(0, 60)}\n`), 'CERTIFICATE'],
+      ['mismatch.pem', pem.replace('END CERTIFICATE', 'END PRIVATE KEY'), 'ends with'],
+      ['empty-block.pem', '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n', 'is empty'],
+      ['crl.pem', '-----BEGIN X509 CRL-----\nMAA=\n-----END X509 CRL-----\n', 'X509 CRL'],
+      ['encrypted.pem', '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n', 'encrypted'],
+      ['text.txt', 'hello, this is a text file\n', 'not a certificate, key or CSR'],
+      ['key-in-cert-label.pem', derToPem(await readFile(pki.leaves.rsa.keyDer), 'CERTIFICATE'), 'does not hold a certificate'],
+    ];
+    for (const [name, text, why] of cases) {
+      const file = join(dir, name);
+      await writeFile(file, text);
+      assertUserError(() => loadMaterial(file), file, why);
+    }
+  });
+
+  test('encrypted keys, in PKCS#8 and in the traditional OpenSSL form', async () => {
+    const key = pki.leaves['ec-p256'].key;
+    const pkcs8 = await openssl(['pkey', '-in', key, '-aes256', '-passout', 'pass:secret']);
+    const traditional = await openssl(['ec', '-in', key, '-aes256', '-passout', 'pass:secret']);
+    const pkcs8Der = await openssl(['pkcs8', '-topk8', '-in', key, '-v2', 'aes256', '-passout', 'pass:secret', '-outform', 'der']);
+    assert.match(traditional.toString(), /Proc-Type: 4,ENCRYPTED/);
+    for (const [name, bytes] of [['p8.pem', pkcs8], ['trad.pem', traditional], ['p8.der', pkcs8Der]] as const) {
+      assertUserError(() => parseMaterial(bytes, name), name, 'encrypted keys are not supported');
+    }
+  });
+
+  test('malformed DER: trailing bytes, truncation at every length, a CRL', async () => {
+    const der = await readFile(pki.leaves['ec-p256'].certDer);
+    assertUserError(() => parseMaterial(Buffer.concat([der, Buffer.from([0, 0])]), 'trail.der'), 'trail.der', 'trailing');
+    for (let n = 1; n < der.length; n++) assertUserError(() => parseMaterial(der.subarray(0, n), 'cut.der'), 'cut.der');
+    const crlDir = join(dir, 'crl');
+    await mkdir(crlDir);
+    await writeFile(join(crlDir, 'index.txt'), '');
+    await writeFile(join(crlDir, 'ca.cnf'), `[ca]\ndefault_ca=d\n[d]\ndatabase=${crlDir}/index.txt\ndefault_md=sha256\ndefault_crl_days=1\n`);
+    const crlPem = await openssl(['ca', '-config', join(crlDir, 'ca.cnf'), '-gencrl', '-keyfile', pki.intermediate.key, '-cert', pki.intermediate.cert]);
+    const crl = await openssl(['crl', '-outform', 'der'], crlPem);
+    assertUserError(() => parseMaterial(crl, 'crl.der'), 'crl.der', 'not a certificate or CSR');
+    assertUserError(() => parseMaterial(crlPem, 'crl.pem'), 'crl.pem', 'X509 CRL');
+  });
+
+  test('several items that do not belong together', async () => {
+    const a = await readFile(pki.leaves.rsa.key, 'latin1');
+    const b = await readFile(pki.leaves.ed25519.key, 'latin1');
+    const certA = await readFile(pki.leaves.rsa.cert, 'latin1');
+    assertUserError(() => parseMaterial(Buffer.from(a + b), 'two-keys.pem'), 'two-keys.pem', '2 private keys');
+    assertUserError(() => parseMaterial(Buffer.from(certA + b), 'wrong-key.pem'), 'wrong-key.pem', 'does not match');
+    const csr = await readFile(pki.leaves.rsa.csr, 'latin1');
+    assertUserError(() => parseMaterial(Buffer.from(certA + csr), 'cert-csr.pem'), 'cert-csr.pem', 'CSR');
+    assertUserError(() => loadChain(pki.leaves.rsa.key), pki.leaves.rsa.key, 'private key, not certificates');
+  });
+
+  test('property: any bytes give a Material or a one-line UserError naming the source, never a crash', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, asPem) => {
+        const input = asPem ? Buffer.from(derToPem(Buffer.from(bytes), 'CERTIFICATE')) : Buffer.from(bytes);
+        try {
+          parseMaterial(input, 'fuzz.bin');
+        } catch (e) {
+          return e instanceof UserError && e.message.startsWith('fuzz.bin') && !e.message.includes('\n');
+        }
+        return true;
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('property: a certificate with any byte changed parses or fails with a one-line UserError', async () => {
+    const der = await readFile(pki.leaves.ed25519.certDer);
+    fc.assert(
+      fc.property(fc.nat({ max: der.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, xor) => {
+        const bent = Buffer.from(der);
+        bent[at] = bent[at]! ^ xor;
+        try {
+          const m = parseMaterial(bent, 'bent.der');
+          return bent.includes(m.spki);
+        } catch (e) {
+          return e instanceof UserError && e.message.startsWith('bent.der') && !e.message.includes('\n');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
