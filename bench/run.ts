@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makePki, openssl } from '../test/support/pki.js';
 
-const CLI = fileURLToPath(new URL('../../dist/dane-hook.mjs', import.meta.url));
+// BENCH_CLI measures another build of the CLI (e.g. an experiment) against the same baseline.
+const CLI = process.env.BENCH_CLI ?? fileURLToPath(new URL('../../dist/dane-hook.mjs', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const LOOP_RUNS = Number(process.env.BENCH_LOOP_RUNS ?? 10);
 const FILES = Number(process.env.BENCH_FILES ?? 1000);

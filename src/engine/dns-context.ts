@@ -78,15 +78,8 @@ function dedupe(servers: ServerAddress[]): ServerAddress[] {
 
 /** Asks every authoritative server about every name; reduces the answers to record keys. */
 export async function observe(ctx: DnsContext, names: string[], owned: OwnedRecord[]): Promise<{ presence: Record<string, Presence>; observations: NameObservation[] }> {
-  if (!ctx.verified) {
-    // Nothing to ask: what was emitted counts as published everywhere.
-    const presence: Record<string, Presence> = {};
-    for (const name of names) {
-      const keys = new Set(owned.filter((o) => o.name === name).map((o) => recordKey(o.record)));
-      presence[name] = { anywhere: keys, everywhere: new Set(keys) };
-    }
-    return { presence, observations: [] };
-  }
+  // Nothing to ask: what was emitted counts as published everywhere.
+  if (!ctx.verified) return { presence: presenceFromOwned(names, owned), observations: [] };
   const observations = await Promise.all(names.map((n) => observeTlsa(n, ctx.authServers)));
   const presence: Record<string, Presence> = {};
   for (const obs of observations) presence[obs.name] = presenceOf(obs, ctx.signed === true);
@@ -105,4 +98,14 @@ export function presenceOf(obs: NameObservation, requireSigned: boolean): Presen
   }
   const everywhere = new Set([...counts].filter(([, n]) => n === obs.answers.length).map(([k]) => k));
   return { anywhere, everywhere, ttl };
+}
+
+/** Presence when DNS is not asked: every record dane-hook published counts as served everywhere. */
+export function presenceFromOwned(names: string[], owned: OwnedRecord[]): Record<string, Presence> {
+  const presence: Record<string, Presence> = {};
+  for (const name of names) {
+    const keys = new Set(owned.filter((o) => o.name === name).map((o) => recordKey(o.record)));
+    presence[name] = { anywhere: keys, everywhere: new Set(keys) };
+  }
+  return presence;
 }

@@ -142,7 +142,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
 
   file.rollover = state;
   await execute(stateDir, file, settings, ctx, plan.steps, now);
-  if (ctx.verified && plan.steps.some((s) => s.kind === 'publish')) {
+  if (plan.steps.some((s) => s.kind === 'publish')) {
     // Look again at once: the wait for readiness starts when every server serves the new
     // records, and on a single primary that is now, not at the next run.
     const again = await observe(ctx, settings.tlsaNames, file.rollover.owned);

@@ -6,7 +6,7 @@ import { plan as makePlan, isReady } from '../rollover/planner.js';
 import { updateSeen } from '../rollover/seen.js';
 import type { ChainRef, Presence } from '../rollover/types.js';
 import { loadService, type ServiceFile } from '../state/store.js';
-import { dnsContext, observe } from './dns-context.js';
+import { dnsContext, observe, presenceFromOwned } from './dns-context.js';
 import { pinRecords } from './chain.js';
 import { pollMs } from './run.js';
 import { stepText } from '../cli/report.js';
@@ -54,7 +54,10 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
   let presence: Record<string, Presence> | undefined;
   let counts: Record<string, Map<string, number>> = {};
   let servers = 0;
-  if (!opts.offline) {
+  if (opts.offline) {
+    // Without DNS, take what dane-hook published as what is served (as the emit backend does).
+    presence = presenceFromOwned(settings.tlsaNames, state.owned);
+  } else {
     const ctx = await dnsContext(settings, { write: () => true });
     warnings.push(...ctx.warnings);
     const seen = await observe(ctx, settings.tlsaNames, state.owned);
@@ -87,7 +90,7 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
       return {
         record: v.text,
         owner: owned ? 'dane-hook' : 'other',
-        servedBy: presence ? `${counts[name]?.get(k) ?? 0}/${servers}` : undefined,
+        servedBy: opts.offline ? undefined : `${counts[name]?.get(k) ?? 0}/${servers}`,
         readySince: iso(seen?.since),
         readyAt: iso(seen?.readyAt),
         ready: v.rec ? isReady(state, name, v.rec, now) : false,
@@ -105,7 +108,7 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
     names,
     nextSteps: p.steps.map(stepText).concat(p.held.map((h) => `withdrawal held: ${h}`)),
     nextAt: iso(p.nextAt),
-    observed: presence !== undefined,
+    observed: !opts.offline,
     warnings,
     history: (file?.history ?? []).slice(-10).map((h) => ({ at: new Date(h.at).toISOString(), what: h.what })),
   };

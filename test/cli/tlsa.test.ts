@@ -2,10 +2,12 @@
 // against the openssl pipeline and ldns-dane; every bad input gives one stderr line, no stdout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, stderrLines, type CliResult } from '../support/cli.js';
+import { CLI, runCli, stderrLines, type CliResult } from '../support/cli.js';
+import { requireTool } from '../support/tools.js';
 import { makePki, openssl, type Pki } from '../support/pki.js';
 import { ldnsDaneCreate, opensslSpki, referenceAssociation } from '../tlsa/reference.js';
 
@@ -32,6 +34,25 @@ function assertRefused(r: CliResult, ...parts: string[]): void {
   assert.equal(lines.length, 1, `stderr: ${r.stderr}`);
   for (const p of parts) assert.ok(lines[0]!.includes(p), `'${lines[0]}' does not mention '${p}'`);
   assert.doesNotMatch(r.stderr, /\bat .+:\d+:\d+/, 'stack trace on stderr');
+}
+
+/** A mode-000 file in a directory anyone may enter. */
+async function lockedFile(): Promise<string> {
+  const open = join(dir, 'open');
+  await mkdir(open, { recursive: true });
+  await chmod(dir, 0o755);
+  await chmod(open, 0o755);
+  const f = join(open, 'locked.pem');
+  await writeFile(f, await readFile(pki.leaves.rsa.cert));
+  await chmod(f, 0);
+  return f;
+}
+
+/** Runs the CLI as 'nobody' when we are root (root reads anything), else as ourselves. */
+async function runUnprivileged(args: string[]): Promise<CliResult> {
+  if (process.getuid?.() !== 0) return runCli(args);
+  const r = await execa(requireTool('setpriv'), ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], { reject: false, input: '' });
+  return { stdout: String(r.stdout), stderr: `${String(r.stderr)}\n`, exitCode: r.exitCode ?? -1 };
 }
 
 describe('dane-hook tlsa: output', () => {
@@ -123,6 +144,7 @@ describe('dane-hook tlsa: refusals (one line, no output)', () => {
     assertRefused(await runCli(['tlsa', join(dir, 'missing.pem')]), 'missing.pem', 'does not exist');
     assertRefused(await runCli(['tlsa', dir]), dir, 'directory');
     assertRefused(await runCli(['tlsa', '-'], { input: '' }), 'standard input', 'empty');
+    assertRefused(await runUnprivileged(['tlsa', await lockedFile()]), 'locked.pem', 'permission denied');
     assertRefused(await runCli(['tlsa', '-', '-'], { input: pem }), "'-'");
     assertRefused(await runCli(['tlsa', '--selector', '0', pki.leaves.rsa.key]), pki.leaves.rsa.key, 'needs a certificate');
   });

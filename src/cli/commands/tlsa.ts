@@ -127,9 +127,11 @@ export function tlsaOutput(args: TlsaArgs): string {
   return format === 'nsupdate' ? `${text}send\n` : text;
 }
 
-const FAST_OPTIONS = Object.fromEntries(
-  [...VALUE_OPTIONS].map((o) => [o, { type: 'string', multiple: true }] as const).concat([['verbose', { type: 'boolean', multiple: true }] as const]),
-) as Record<string, { type: 'string' | 'boolean'; multiple: true }>;
+const text = { type: 'string', multiple: true } as const;
+const FAST_OPTIONS = {
+  usage: text, selector: text, matching: text, records: text, name: text, host: text, port: text, proto: text, ttl: text, format: text,
+  verbose: { type: 'boolean', multiple: true },
+} as const;
 
 /**
  * The whole command without yargs, for cli/main.ts to call before it loads yargs: yargs costs
