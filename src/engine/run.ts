@@ -1,7 +1,7 @@
 // One run of dane-hook for one service: lock, load state, observe DNS, fold in what the hook was
 // called for, plan, check the plan, then apply it step by step, saving state before each change
 // leaves the machine, so a crash at any point is followed by a rerun that converges.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Exit, UserError } from '../errors.js';
 import type { CertFiles } from '../acme/types.js';
@@ -12,7 +12,7 @@ import { announceNextKey, deploy, emptyState } from '../rollover/events.js';
 import { chainReady, plan as makePlan } from '../rollover/planner.js';
 import { updateSeen } from '../rollover/seen.js';
 import { unsafeReasons } from '../rollover/safety.js';
-import type { Plan, Presence, RolloverState, Step } from '../rollover/types.js';
+import type { ChainRef, Plan, Presence, RolloverState, Step } from '../rollover/types.js';
 import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService, serviceDir, type ServiceFile } from '../state/store.js';
 import { loadDeployedChain, nextKeyRef, pinRecords, storeChain } from './chain.js';
@@ -61,6 +61,10 @@ function forgetWithdrawn(state: RolloverState, presence: Record<string, Presence
   return owned.length === state.owned.length ? state : { ...state, owned };
 }
 
+function keyInUse(state: RolloverState, key: ChainRef): boolean {
+  return [state.inService, state.pending].some((c) => c !== undefined && key.records.every((r) => c.records.some((x) => recordKey(x) === recordKey(r))));
+}
+
 function wantedKeys(state: RolloverState, pins: { data: string }[]): Set<string> {
   return new Set(
     [state.inService, state.pending, state.next].flatMap((c) => c?.records ?? []).concat(pins as never[]).map((r) => recordKey(r)),
@@ -87,7 +91,8 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins) : undefined;
   if (loaded) warnings.push(...loaded.warnings);
   const nextKeyFile = resolveNextKey(stateDir, file, settings, trigger);
-  const next = nextKeyFile && existsSync(nextKeyFile) ? nextKeyRef(nextKeyFile, settings) : undefined;
+  // acme.sh empties its .key.next once used: an empty file means no next key.
+  const next = nextKeyFile && existsSync(nextKeyFile) && statSync(nextKeyFile).size > 1 ? nextKeyRef(nextKeyFile, settings) : undefined;
 
   const ctx = await dnsContext(settings, opts.out);
   warnings.push(...ctx.warnings);
@@ -110,10 +115,11 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
       );
     }
   }
-  if (next) {
+  // A next key that a chain in service or pending already uses is no longer "next".
+  if (next && !keyInUse(state, next.ref)) {
     state = announceNextKey(state, next.ref);
     file.nextKeyFile = nextKeyFile;
-  }
+  } else if (next) file.nextKeyFile = undefined;
   state = forgetWithdrawn(state, presence, wantedKeys(state, pins));
 
   const plan = makePlan({ now, names: settings.tlsaNames, ttl: settings.ttl, pins, state, presence, pollMs: pollMs(settings.ttl) });
@@ -172,10 +178,8 @@ function resolveNextKey(stateDir: string, file: ServiceFile, settings: ServiceSe
     }
     return out;
   }
-  if (trigger.kind === 'pre-renew' && path === undefined) {
-    if (file.nextKeyFile) return file.nextKeyFile;
-    throw new UserError('pre-renew needs a next key: --next-key FILE, --generate-next-key, or the ACME client\'s next-key file (acme.sh Le_Next_Domain_Key, dehydrated privkey.roll.pem)');
-  }
+  // Without a next key, pre-renew does what advance does (certbot's pre-hook knows no key).
+  if (trigger.kind === 'pre-renew' && path === undefined) return file.nextKeyFile;
   if (path !== undefined && !existsSync(path) && trigger.kind === 'pre-renew') throw new UserError(`next key ${path} does not exist`);
   return path;
 }
