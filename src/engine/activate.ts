@@ -1,6 +1,6 @@
 // Staged mode: put a chain in service by writing it into the directory services read, then
 // reloading them. Each file is replaced atomically; the key is written 0600.
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { execaCommand } from 'execa';
 import { UserError } from '../errors.js';
@@ -32,10 +32,21 @@ export function writeActivateDir(fromDir: string, activateDir: string): void {
   const version = join(`${activateDir}.versions`, basename(fromDir));
   mkdirSync(version, { recursive: true, mode: 0o755 });
   for (const [name, mode] of FILES) writeFileAtomic(join(version, name), readFileSync(join(fromDir, name)), mode);
+  let previous: string | undefined;
+  try {
+    previous = readlinkSync(activateDir);
+  } catch {
+    // first activation
+  }
   const tmp = `${activateDir}.tmp-${process.pid}`;
   rmSync(tmp, { force: true });
   symlinkSync(version, tmp);
   renameSync(tmp, activateDir);
+  // Keep the chain now live and the one before it (a service may still hold its files open).
+  for (const old of readdirSync(`${activateDir}.versions`)) {
+    const dir = join(`${activateDir}.versions`, old);
+    if (dir !== version && dir !== previous) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Runs the reload command (split into words; no shell). */

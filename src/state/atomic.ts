@@ -1,6 +1,6 @@
 // Crash-safe file writes: temp file in the same directory, fsync, rename, fsync the directory.
 // A reader sees the old content or the new, never a torn file.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -11,6 +11,7 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
   // The mode is set at creation, so a private key is never readable by others, even briefly.
   const fd = openSync(tmp, 'wx', mode);
   try {
+    fchmodSync(fd, mode); // exact, whatever the umask (systemd units often set UMask=0077)
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fsyncSync(fd);
   } catch (err) {
