@@ -3,7 +3,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import { DerError } from './der.js';
+import { DerError, readTlv } from './der.js';
 import { itemFromDer, itemFromPem, ItemError, type Item } from './items.js';
 import { looksLikePem, PemError, pemBlocks } from './pem.js';
 import { keyTypeOfSpki, spkiOfCertDer as sliceSpki } from './shapes.js';
@@ -29,9 +29,21 @@ export interface Material {
 /** How a source is named in messages. */
 export const shownSource = (source: string): string => (source === '-' ? 'standard input' : source);
 
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** A DER blob is one element that fills the file; anything else holding a BEGIN line is PEM. */
+function isWholeDer(bytes: Buffer): boolean {
+  try {
+    return bytes[0] === 0x30 && readTlv(bytes, 0).end === bytes.length;
+  } catch {
+    return false;
+  }
+}
+
 function items(bytes: Buffer): Item[] {
-  if (looksLikePem(bytes)) {
-    const blocks = pemBlocks(bytes.toString('latin1'));
+  if (!isWholeDer(bytes) && looksLikePem(bytes)) {
+    const text = bytes.subarray(bytes.subarray(0, 3).equals(BOM) ? 3 : 0).toString('latin1');
+    const blocks = pemBlocks(text);
     return blocks.map((b, i) => itemFromPem(b, i + 1)).filter((it) => it.kind !== 'ignored');
   }
   if (bytes[0] !== 0x30) throw new ItemError('is not a certificate, key or CSR: no PEM block and not DER');

@@ -74,6 +74,13 @@ describe('every form on disk gives the certificate SPKI as openssl sees it', () 
     }
   });
 
+  test('a PEM file saved with a UTF-8 byte order mark still loads', async () => {
+    const leaf = pki.leaves.rsa;
+    const pem = await readFile(leaf.cert);
+    const m = parseMaterial(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), pem]), 'bom.pem');
+    assert.deepEqual(m.certs[0], await readFile(leaf.certDer));
+  });
+
   test('derToPem round-trips and openssl reads what it writes', async () => {
     const der = await readFile(pki.leaves['ec-p384'].certDer);
     const pem = derToPem(der, 'CERTIFICATE');
