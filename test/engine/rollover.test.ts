@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startBind, type BindServer } from '../support/bind.js';
-import { makeIntermediate, makePki, renewLeaf, openssl, type LeafPaths, type Pki } from '../support/pki.js';
+import { makeIntermediate, makePki, renewLeaf, openssl, type CaPaths, type LeafPaths, type Pki } from '../support/pki.js';
 import { runCli, CLI } from '../support/cli.js';
 
 const NAME = '_25._tcp.mx.example.test';
@@ -31,6 +31,7 @@ describe('rollover against a real BIND (staged mode)', () => {
   let active: string;
   let reloadLog: string;
   let reloadCmd: string;
+  let sibling: CaPaths;
 
   const base = () => [
     '--tlsa-name', NAME, '--ttl', '1', '--dns', 'nsupdate', '--server', bind.address, '--tsig-key', bind.tsigKeyFile,
@@ -73,9 +74,11 @@ describe('rollover against a real BIND (staged mode)', () => {
     assert.ok((await tlsa()).includes(`3 1 1 ${'ab'.repeat(32)}`));
   });
 
-  test('renewal with a new key: the old chain stays in service until the new record is ready', async () => {
+  test('renewal with a new key from another issuer: the old chain stays in service until the new records are ready', async () => {
     const old = leaf;
-    leaf = await renewLeaf(pki, old, join(dir, 'renew1'));
+    // A new key from the same issuer would be matched by the ready 2 1 1 at once: change both.
+    sibling = await makeIntermediate(pki, 'sibling');
+    leaf = await renewLeaf(pki, old, join(dir, 'renew1'), { issuer: sibling });
     const r = await runCli(['deploy', ...base(), '--cert', leaf.cert, '--chain', leaf.chain, '--key', leaf.key]);
     assert.equal(r.exitCode, 0, r.stderr);
     const have = await tlsa();
@@ -101,7 +104,8 @@ describe('rollover against a real BIND (staged mode)', () => {
     assert.ok(!after.includes(`3 1 1 ${await spkiHash(old.cert)}`), 'old record withdrawn');
     assert.ok(after.includes(`3 1 1 ${await spkiHash(leaf.cert)}`));
     assert.ok(after.includes(`3 1 1 ${'ab'.repeat(32)}`), 'foreign record survives');
-    assert.ok(after.includes(`2 1 1 ${await spkiHash(pki.intermediate.cert)}`));
+    assert.ok(after.includes(`2 1 1 ${await spkiHash(sibling.cert)}`));
+    assert.ok(!after.includes(`2 1 1 ${await spkiHash(pki.intermediate.cert)}`), 'old issuer withdrawn');
     // the secondary serves the same set
     assert.deepEqual(await tlsa(bind.secondaryPort), after);
   });
@@ -119,7 +123,7 @@ describe('rollover against a real BIND (staged mode)', () => {
     }
     assert.equal(code, 0, 'next key record ready');
     const old = leaf;
-    leaf = await renewLeaf(pki, { ...old, key: nextKey }, join(dir, 'renew2'), { reuseKey: true });
+    leaf = await renewLeaf(pki, { ...old, key: nextKey }, join(dir, 'renew2'), { reuseKey: true, issuer: sibling });
     const r = await runCli(['deploy', ...base(), '--cert', leaf.cert, '--chain', leaf.chain, '--key', leaf.key]);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(await activeSpki(), await spkiHash(nextKey, true), 'renewed chain live in the same run');
@@ -127,21 +131,20 @@ describe('rollover against a real BIND (staged mode)', () => {
   });
 
   test('issuer change with a stable key: the new 2 1 1 is published, the old one withdrawn', async () => {
-    const sibling = await makeIntermediate(pki, 'sibling');
     const old = leaf;
-    leaf = await renewLeaf(pki, old, join(dir, 'renew3'), { reuseKey: true, issuer: sibling });
+    leaf = await renewLeaf(pki, old, join(dir, 'renew3'), { reuseKey: true, issuer: pki.intermediate });
     const r = await runCli(['deploy', ...base(), '--cert', leaf.cert, '--chain', leaf.chain, '--key', leaf.key]);
     assert.equal(r.exitCode, 0, r.stderr);
     const have = await tlsa();
     assert.equal(await activeSpki(), await spkiHash(leaf.cert));
-    assert.ok(have.includes(`2 1 1 ${await spkiHash(sibling.cert)}`));
-    assert.ok(!have.includes(`2 1 1 ${await spkiHash(pki.intermediate.cert)}`), 'old issuer withdrawn');
+    assert.ok(have.includes(`2 1 1 ${await spkiHash(pki.intermediate.cert)}`));
+    assert.ok(!have.includes(`2 1 1 ${await spkiHash(sibling.cert)}`), 'old issuer withdrawn');
     assert.ok(have.includes(`3 1 1 ${'ab'.repeat(32)}`), 'foreign record survives');
   });
 
   test('killed between publish and promotion, a rerun converges', async () => {
     const old = leaf;
-    leaf = await renewLeaf(pki, old, join(dir, 'renew4'));
+    leaf = await renewLeaf(pki, old, join(dir, 'renew4'), { issuer: sibling });
     const r = await runCli(['deploy', ...base(), '--cert', leaf.cert, '--chain', leaf.chain, '--key', leaf.key]);
     assert.equal(r.exitCode, 0, r.stderr);
     await sleep(2500);
