@@ -16,6 +16,8 @@ export const Exit = {
   LOCKED: 6,
   /** The plan needs --force (it would withdraw the last record at a name, or too many). */
   UNSAFE_PLAN: 7,
+  /** The live service does not present the chain in service (a reload that failed): withdrawals held. */
+  NOT_VERIFIED: 8,
   /** An internal error: a bug. */
   INTERNAL: 70,
 } as const;

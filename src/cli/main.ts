@@ -15,6 +15,7 @@ const COMMANDS: Record<string, Entry> = {
   deploy: { describe: "After a renewal: publish the new chain's records, put it in service when safe, withdraw stale ones", load: async () => (await import('./commands/deploy.js')).default },
   'pre-renew': { describe: "Before a renewal: publish the next key's record (exit 5 while not ready)", load: async () => (await import('./commands/pre-renew.js')).default },
   advance: { describe: 'Periodic run: promote ready chains, withdraw stale records', load: async () => (await import('./commands/advance.js')).default },
+  check: { describe: 'Monitoring check: live chain, validated TLSA, authoritative servers and files agree (exit 0-3)', load: async () => (await import('./commands/check.js')).default },
   status: { describe: 'Show records, readiness and the next step per service', load: async () => (await import('./commands/status.js')).default },
 };
 
@@ -32,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .alias('help', 'h')
     .version()
-    .epilogue('Exit codes: 0 ok, 2 bad input, 3 DNS failure, 4 unsafe deploy, 5 not ready, 6 locked, 7 needs --force. See README.md.')
+    .epilogue('Exit codes: 0 ok, 2 bad input, 3 DNS failure, 4 unsafe deploy, 5 not ready, 6 locked, 7 needs --force, 8 service not verified; check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See README.md.')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
       throw err ?? new UserError(msg);

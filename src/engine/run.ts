@@ -1,6 +1,7 @@
 // One run of dane-hook for one service: lock, load state, observe DNS, fold in what the hook was
 // called for, plan, check the plan, then apply it step by step, saving state before each change
 // leaves the machine, so a crash at any point is followed by a rerun that converges.
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Exit, UserError } from '../errors.js';
@@ -19,6 +20,8 @@ import { loadDeployedChain, nextKeyRef, pinRecords, storeChain } from './chain.j
 import { dnsContext, observe, type DnsContext } from './dns-context.js';
 import { reload, writeActivateDir } from './activate.js';
 import { generateKeyLike } from './keygen.js';
+import { parseEndpoint, presentedChain } from '../check/probe.js';
+import { defaultStartTls } from '../check/starttls.js';
 
 export type Trigger =
   | { kind: 'deploy'; files: CertFiles }
@@ -147,7 +150,12 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   if (opts.dryRun) return report;
 
   file.rollover = state;
-  await execute(stateDir, file, settings, ctx, plan.steps, now);
+  const held = await execute(stateDir, file, settings, ctx, plan.steps, now);
+  if (held) {
+    report.held.push(held);
+    report.warnings.push(held);
+    report.exitCode = Math.max(report.exitCode, Exit.NOT_VERIFIED);
+  }
   if (plan.steps.some((s) => s.kind === 'publish')) {
     // Look again at once: the wait for readiness starts when every server serves the new
     // records, and on a single primary that is now, not at the next run.
@@ -197,8 +205,11 @@ async function applyChanges(ctx: DnsContext, changes: RecordChange[]): Promise<v
   for (const [zone, list] of byZone(ctx, changes)) await ctx.backend.apply(list, { zone });
 }
 
-/** Applies steps in plan order: publishes, then the promotion, then withdrawals. */
-async function execute(stateDir: string, file: ServiceFile, settings: ServiceSettings, ctx: DnsContext, steps: Step[], now: number): Promise<void> {
+/**
+ * Applies steps in plan order: publishes, then the promotion, then withdrawals. Returns why the
+ * withdrawals were held, if they were.
+ */
+async function execute(stateDir: string, file: ServiceFile, settings: ServiceSettings, ctx: DnsContext, steps: Step[], now: number): Promise<string | undefined> {
   const adds: RecordChange[] = [];
   const dels: RecordChange[] = [];
   let promote: Extract<Step, { kind: 'promote' }> | undefined;
@@ -228,6 +239,14 @@ async function execute(stateDir: string, file: ServiceFile, settings: ServiceSet
     file.history.push({ at: now, what: `promoted ${promote.chainId.slice(0, 12)}${promote.immediate ? ' (first deploy, no wait)' : ''}` });
     saveService(stateDir, file);
   }
+  if (dels.length > 0 && settings.connect) {
+    // Withdraw only once the service shows the chain in service (a failed reload keeps the old one).
+    const problem = await verifyPresented(settings, file.rollover.inService?.id);
+    if (problem) {
+      file.history.push({ at: now, what: `withdrawal held: ${problem}` });
+      return problem;
+    }
+  }
   if (dels.length > 0) {
     await applyChanges(ctx, dels);
     if (ctx.backend.applies || !ctx.verified) {
@@ -237,6 +256,22 @@ async function execute(stateDir: string, file: ServiceFile, settings: ServiceSet
     file.history.push({ at: now, what: `withdrew ${dels.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ')}` });
     saveService(stateDir, file);
   }
+  return undefined;
+}
+
+/** Undefined when the live endpoint presents the chain in service; else what is wrong. */
+async function verifyPresented(settings: ServiceSettings, chainId: string | undefined): Promise<string | undefined> {
+  const connect = settings.connect!;
+  const starttls = settings.starttls ?? defaultStartTls(parseEndpoint(connect).port);
+  let presented: Buffer[];
+  try {
+    presented = await presentedChain(connect, starttls, { timeoutMs: 10_000 });
+  } catch (err) {
+    return `could not read the chain ${connect} presents (${(err as Error).message}); stale records stay until it can be checked`;
+  }
+  const leaf = presented[0] ? createHash('sha256').update(presented[0]).digest('hex') : '';
+  if (leaf !== chainId) return `${connect} still presents another certificate than the one in service (did the reload fail?); stale records stay`;
+  return undefined;
 }
 
 /** How soon to look again while a record is not yet served everywhere: about a TTL, 1 s to 60 s. */

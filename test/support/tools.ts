@@ -14,6 +14,9 @@ const PACKAGES: Record<string, string> = {
   certbot: 'certbot',
   dehydrated: 'dehydrated',
   sha256sum: 'coreutils',
+  'tsig-keygen': 'bind9',
+  'dnssec-dsfromkey': 'bind9-utils',
+  'named-compilezone': 'bind9-utils',
 };
 
 /** Where a tool is on PATH (or /usr/sbin, /sbin), or undefined. */

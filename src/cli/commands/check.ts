@@ -1,0 +1,93 @@
+// dane-hook check: does the live service, DNSSEC and the files on disk agree? A monitoring plugin:
+// exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad input included); the summary line comes first.
+import type { CommandModule } from 'yargs';
+import { UserError } from '../../errors.js';
+import { parseServer } from '../../dns/address.js';
+import { evaluateService, type ServiceVerdict } from '../../check/evaluate.js';
+import { CHECK_USAGE, gatherService } from '../../check/gather.js';
+import { buildReport, reportText } from '../../check/report.js';
+import { systemResolver } from '../../check/resolver.js';
+import { STARTTLS_PROTOCOLS, type StartTls } from '../../check/starttls.js';
+import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
+import { allServices } from './advance.js';
+
+type Args = ServiceArgs & { resolver?: string; 'warn-days'?: string; 'crit-days'?: string; timeout?: string };
+
+// Given twice, the last one counts (as for the shared flags): hook lines get flags appended.
+const one = (v: unknown): string | undefined => (v === undefined ? undefined : Array.isArray(v) ? String(v[v.length - 1]) : String(v));
+
+const usage = (message: string) => new UserError(message, { exitCode: CHECK_USAGE });
+
+function days(raw: string | undefined, flag: string, dflt: number): number {
+  if (raw === undefined) return dflt;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(String(raw).trim()) || !Number.isFinite(n)) throw usage(`${flag} '${raw}' is not a number of days (0 or more)`);
+  return n;
+}
+
+/** Every input checked before anything is asked of the network; a bad one is UNKNOWN (exit 3). */
+function checkArgs(argv: Args) {
+  const warnDays = days(argv['warn-days'], '--warn-days', 14);
+  const critDays = days(argv['crit-days'], '--crit-days', 3);
+  if (critDays > warnDays) throw usage(`--crit-days ${critDays} is more than --warn-days ${warnDays}: the critical threshold must be the nearer one`);
+  const timeout = days(argv.timeout, '--timeout', 10);
+  if (timeout <= 0 || timeout > 300) throw usage(`--timeout '${argv.timeout}' is not valid: use 1-300 seconds`);
+  if (argv.starttls !== undefined && !STARTTLS_PROTOCOLS.includes(argv.starttls as StartTls)) {
+    throw usage(`--starttls '${argv.starttls}' is not valid: use ${STARTTLS_PROTOCOLS.join(', ')}`);
+  }
+  let resolver;
+  try {
+    resolver = argv.resolver !== undefined ? parseServer(argv.resolver) : systemResolver();
+  } catch (e) {
+    throw usage(`--resolver: ${(e as Error).message}`);
+  }
+  if (!resolver) throw usage('no --resolver given and no nameserver in /etc/resolv.conf: name a validating resolver, e.g. --resolver 127.0.0.1');
+  return { warnDays, critDays, timeoutMs: timeout * 1000, resolver };
+}
+
+const command: CommandModule<object, Args> = {
+  command: 'check',
+  describe: 'Monitoring check: the live chain, the validated TLSA RRset, every authoritative server and the files on disk agree (exit 0/1/2/3)',
+  builder: (y) =>
+    addServiceOptions(y)
+      .option('resolver', { type: 'string', coerce: one, group: 'Check:', describe: 'Validating resolver HOST[:PORT] (default: first nameserver in /etc/resolv.conf)' })
+      .option('warn-days', { type: 'string', coerce: one, group: 'Check:', describe: 'WARNING when a presented certificate expires within this many days (default 14)' })
+      .option('crit-days', { type: 'string', coerce: one, group: 'Check:', describe: 'CRITICAL when a presented certificate expires within this many days (default 3)' })
+      .option('timeout', { type: 'string', coerce: one, group: 'Check:', describe: 'Seconds for each connection and TLS handshake (default 10)' })
+      // A monitoring system reads any bad input as UNKNOWN, yargs' own complaints included.
+      .fail((msg, err) => {
+        throw err instanceof UserError ? new UserError(err.message, { exitCode: CHECK_USAGE, cause: err }) : (err ?? usage(msg.replace(/\s*\n\s*/g, ' ')));
+      }) as never,
+  handler: async (argv) => {
+    try {
+      await run(argv);
+    } catch (e) {
+      // A state file or config that cannot be read is UNKNOWN too, not the other commands' exit 2.
+      throw e instanceof UserError && e.exitCode !== CHECK_USAGE ? new UserError(e.message, { exitCode: CHECK_USAGE, cause: e }) : e;
+    }
+  },
+};
+
+async function run(argv: Args): Promise<void> {
+  const opts = checkArgs(argv);
+  const global = settingsFromArgs(argv, process.env, { needService: false });
+  const services = allServices(global);
+  if (services.length === 0) throw usage(`no services in ${global.stateDir} or the config: give --tlsa-name or --config`);
+  const now = Date.now();
+  const verdicts: ServiceVerdict[] = [];
+  for (const s of services) {
+    const { facts, findings } = await gatherService(global.stateDir, s, {
+      resolver: opts.resolver,
+      connect: argv.connect,
+      starttls: argv.starttls as StartTls | undefined,
+      timeoutMs: opts.timeoutMs,
+    });
+    verdicts.push(evaluateService(s.id, facts, now, opts, findings));
+  }
+  const report = buildReport(verdicts, opts);
+  if (argv.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(`${reportText(report).join('\n')}\n`);
+  process.exitCode = report.exitCode;
+}
+
+export default command;

@@ -1,0 +1,178 @@
+// The pure verdict of `dane-hook check`: real certificates from openssl, records hashed by openssl,
+// expiry dates read by openssl; the evaluation sees no network.
+import { before, after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { evaluateEndpoint, evaluateService, worstOf, EXIT_OF, type EndpointFacts, type Thresholds } from '../../src/check/evaluate.js';
+import { buildReport } from '../../src/check/report.js';
+import type { ServerAnswer } from '../../src/dns/types.js';
+import { parseRecord, type TlsaRecord } from '../../src/tlsa/record.js';
+import { makePki, openssl, renewLeaf, type LeafPaths, type Pki } from '../support/pki.js';
+
+const T: Thresholds = { warnDays: 14, critDays: 3 };
+const DAY = 86_400_000;
+const NAME = '_25._tcp.mx.example.test.';
+
+async function spki311(cert: string): Promise<TlsaRecord> {
+  const pub = await openssl(['x509', '-in', cert, '-noout', '-pubkey']);
+  const der = await openssl(['pkey', '-pubin', '-outform', 'der'], pub);
+  return parseRecord(`3 1 1 ${(await openssl(['dgst', '-sha256', '-r'], der)).toString().split(' ')[0]}`);
+}
+const as211 = (r: TlsaRecord): TlsaRecord => ({ ...r, usage: 2 });
+const der = async (pem: string) => openssl(['x509', '-in', pem, '-outform', 'der']);
+const notAfter = async (pem: string) => new Date((await openssl(['x509', '-in', pem, '-noout', '-enddate'])).toString().trim().replace(/^notAfter=/, '')).getTime();
+const auth = (server: string, records: TlsaRecord[], signed = true): ServerAnswer => ({ server, status: records.length ? 'ok' : 'nodata', records, signed, ttl: 60 });
+const codes = (f: { findings: { code: string }[] }) => f.findings.map((x) => x.code).sort();
+
+describe('evaluate (pure)', () => {
+  let dir: string;
+  let pki: Pki;
+  let leaf: LeafPaths;
+  let renewed: LeafPaths;
+  let chain: Buffer[];
+  let newChain: Buffer[];
+  let ee: TlsaRecord;
+  let ta: TlsaRecord;
+  let newEe: TlsaRecord;
+  let now: number;
+  let facts: (over?: Partial<EndpointFacts>) => EndpointFacts;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dane-eval-'));
+    pki = await makePki(join(dir, 'pki'), { kinds: ['ec-p256'], host: 'mx.example.test' });
+    leaf = pki.leaves['ec-p256'];
+    renewed = await renewLeaf(pki, leaf, join(dir, 'renewed'));
+    chain = [await readFile(leaf.certDer), await der(pki.intermediate.cert)];
+    newChain = [await readFile(renewed.certDer), chain[1]!];
+    [ee, newEe] = await Promise.all([spki311(leaf.cert), spki311(renewed.cert)]);
+    ta = as211(await spki311(pki.intermediate.cert));
+    // The intermediate outlives nothing here (both 30 days): judge expiry against the leaf's date.
+    now = (await notAfter(leaf.cert)) - 20 * DAY;
+    facts = (over = {}) => ({
+      name: NAME,
+      connect: '127.0.0.1:25',
+      presented: { certs: chain },
+      resolver: { resolver: '127.0.0.1:53', status: 'ok', ad: true, records: [ee, ta] },
+      auth: [auth('a:53', [ee, ta]), auth('b:53', [ta, ee])],
+      zoneSigned: true,
+      files: { source: 'fullchain.pem', certs: chain },
+      expected: [],
+      ...over,
+    });
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  test('all agree: OK, matched by both records', () => {
+    const v = evaluateEndpoint(facts(), now, T);
+    assert.equal(v.severity, 'OK', JSON.stringify(v.findings));
+    assert.deepEqual(v.matchedBy.map((r) => r.slice(0, 5)).sort(), ['2 1 1', '3 1 1']);
+    assert.deepEqual(v.findings, []);
+    assert.equal(v.leaf?.subject, 'mx.example.test');
+  });
+
+  test('a record matching nothing is stale: WARNING', () => {
+    const stale = parseRecord(`3 1 1 ${'ab'.repeat(32)}`);
+    const v = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ta, stale] }, auth: [auth('a', [ee, ta, stale])] }), now, T);
+    assert.equal(v.severity, 'WARNING');
+    assert.deepEqual(codes(v), ['stale']);
+    assert.deepEqual(v.stale, [`3 1 1 ${'ab'.repeat(32)}`]);
+  });
+
+  test('records announced for the pending chain or the next key are not stale', () => {
+    const v = evaluateEndpoint(
+      facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ta, newEe] }, auth: [auth('a', [ee, ta, newEe])], expected: [{ role: 'next key', records: [newEe] }] }),
+      now,
+      T,
+    );
+    assert.equal(v.severity, 'OK', JSON.stringify(v.findings));
+    assert.deepEqual(v.announced.map((a) => a.role), ['next key']);
+  });
+
+  test('the presented chain matched by no record: CRITICAL', () => {
+    const v = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [newEe] }, auth: [auth('a', [newEe])], files: undefined }), now, T);
+    assert.equal(v.severity, 'CRITICAL');
+    assert.ok(codes(v).includes('no-match'));
+  });
+
+  test('a 2 1 1 does not match a server that sends its leaf alone (the CA must be sent)', () => {
+    const v = evaluateEndpoint(facts({ presented: { certs: [chain[0]!] }, resolver: { resolver: 'r', status: 'ok', ad: true, records: [ta] }, auth: [auth('a', [ta])], files: undefined }), now, T);
+    assert.ok(codes(v).includes('no-match'), JSON.stringify(v.findings));
+  });
+
+  test('no AD flag: CRITICAL no-ad; an unsigned zone: CRITICAL unsigned (no-ad not repeated)', () => {
+    const noAd = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: false, records: [ee, ta] } }), now, T);
+    assert.equal(noAd.severity, 'CRITICAL');
+    assert.deepEqual(codes(noAd), ['no-ad']);
+    const unsigned = evaluateEndpoint(facts({ zoneSigned: false, resolver: { resolver: 'r', status: 'ok', ad: false, records: [ee, ta] }, auth: [auth('a', [ee, ta], false)] }), now, T);
+    assert.deepEqual(codes(unsigned), ['unsigned']);
+  });
+
+  test('resolver failures: SERVFAIL is CRITICAL, an unreachable resolver UNKNOWN, no records CRITICAL', () => {
+    const sf = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'servfail', ad: false, records: [], error: 'SERVFAIL' } }), now, T);
+    assert.deepEqual([sf.severity, codes(sf)], ['CRITICAL', ['servfail']]);
+    const down = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'error', ad: false, records: [], error: 'timed out' } }), now, T);
+    assert.deepEqual([down.severity, codes(down)], ['UNKNOWN', ['resolver']]);
+    const none = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'nxdomain', ad: true, records: [] }, auth: [auth('a', [])] }), now, T);
+    assert.deepEqual([none.severity, codes(none)], ['CRITICAL', ['no-records']]);
+  });
+
+  test('authoritative servers that disagree or fail: WARNING, naming the server', () => {
+    const lag = evaluateEndpoint(facts({ auth: [auth('a:53', [ee, ta, newEe]), auth('b:53', [ee, ta])], expected: [{ role: 'pending chain', records: [newEe] }] }), now, T);
+    assert.equal(lag.severity, 'WARNING');
+    assert.deepEqual(codes(lag), ['auth-disagree']);
+    assert.match(lag.findings[0]!.message, /not on b:53/);
+    const down = evaluateEndpoint(facts({ auth: [auth('a:53', [ee, ta]), { server: 'b:53', status: 'error', records: [], signed: false, error: 'timed out' }] }), now, T);
+    assert.deepEqual([down.severity, codes(down)], ['WARNING', ['auth-error']]);
+    const bare = evaluateEndpoint(facts({ auth: [auth('a:53', [ee, ta], false)] }), now, T);
+    assert.deepEqual(codes(bare), ['auth-unsigned']);
+  });
+
+  test('files on disk hold another chain: WARNING, and a reload would break DANE when no record matches them', () => {
+    const v = evaluateEndpoint(facts({ files: { source: 'live/fullchain.pem', certs: newChain }, resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee] }, auth: [auth('a', [ee])] }), now, T);
+    assert.equal(v.severity, 'WARNING');
+    assert.deepEqual(codes(v), ['files-differ', 'files-unmatched']);
+    const sameIssuer = evaluateEndpoint(facts({ files: { source: 'live/fullchain.pem', certs: newChain } }), now, T);
+    assert.deepEqual(codes(sameIssuer), ['files-differ'], 'the 2 1 1 still matches the renewed chain');
+    const ready = evaluateEndpoint(facts({ files: { source: 'f', certs: newChain }, resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ta, newEe] }, auth: [auth('a', [ee, ta, newEe])] }), now, T);
+    assert.deepEqual(codes(ready), ['files-differ'], 'the new record is for the files: not stale');
+    const unreadable = evaluateEndpoint(facts({ files: { source: 'f', error: 'f does not exist' } }), now, T);
+    assert.deepEqual(codes(unreadable), ['files']);
+  });
+
+  test('expiry: OK above --warn-days, WARNING below, CRITICAL below --crit-days and once expired', async () => {
+    const end = await notAfter(leaf.cert);
+    const at = (daysLeft: number) => evaluateEndpoint(facts({ presented: { certs: [chain[0]!, chain[1]!] } }), end - daysLeft * DAY, T);
+    const leafOnly = (v: ReturnType<typeof at>) => v.findings.filter((f) => f.message.startsWith('certificate ')).map((f) => `${f.severity} ${f.code}`);
+    assert.deepEqual(leafOnly(at(20)), []);
+    assert.deepEqual(leafOnly(at(14.01)), []);
+    assert.deepEqual(leafOnly(at(13.9)), ['WARNING expires']);
+    assert.deepEqual(leafOnly(at(2.5)), ['CRITICAL expires']);
+    assert.deepEqual(leafOnly(at(-1)), ['CRITICAL expired']);
+    assert.equal(at(13.9).severity, 'WARNING');
+    assert.equal(evaluateEndpoint(facts(), end - 1 * DAY, { warnDays: 0, critDays: 0 }).findings.length, 0, 'thresholds 0 turn it off');
+  });
+
+  test('no connection: CRITICAL, and nothing is called stale without a chain to compare', () => {
+    const v = evaluateEndpoint(facts({ presented: { error: 'ECONNREFUSED' }, resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, parseRecord(`3 1 1 ${'ab'.repeat(32)}`)] } }), now, T);
+    assert.equal(v.severity, 'CRITICAL');
+    assert.deepEqual(codes(v), ['connect']);
+  });
+
+  test('severity order and exit codes: CRITICAL > UNKNOWN > WARNING > OK', () => {
+    assert.equal(worstOf(['OK', 'WARNING', 'UNKNOWN']), 'UNKNOWN');
+    assert.equal(worstOf(['UNKNOWN', 'CRITICAL', 'WARNING']), 'CRITICAL');
+    assert.equal(worstOf([]), 'OK');
+    assert.deepEqual(EXIT_OF, { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 });
+  });
+
+  test('the summary line: DANE OK with the matching parameters, or the worst finding first', () => {
+    const ok = buildReport([evaluateService('mx', [facts(), facts({ name: '_465._tcp.mx.example.test.' })], now, T)], T);
+    assert.match(ok.summary, /^DANE OK - mx: 2 names, chain matched by (3 1 1, 2 1 1|2 1 1, 3 1 1) \| days_left=20\.0;14;3$/);
+    assert.equal(ok.exitCode, 0);
+    const bad = buildReport([evaluateService('mx', [facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [newEe] }, auth: [auth('a', [newEe])] })], now, T)], T);
+    assert.match(bad.summary, /^DANE CRITICAL - mx: the chain 127\.0\.0\.1:25 presents \(mx\.example\.test\) is matched by none/);
+    assert.equal(bad.exitCode, 2);
+  });
+});

@@ -1,0 +1,63 @@
+// advance withdraws stale records only once the live endpoint presents the chain in service:
+// a reload that failed keeps them (exit 8). Real named, real openssl s_server.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBind, type BindServer } from '../support/bind.js';
+import { makeIntermediate, makePki, renewLeaf, openssl, type Pki } from '../support/pki.js';
+import { startTlsServer, type TlsServer } from '../support/tls-server.js';
+import { runCli } from '../support/cli.js';
+
+const NAME = '_443._tcp.www.example.test';
+let bind: BindServer;
+let pki: Pki;
+let dir: string;
+const servers: TlsServer[] = [];
+
+async function spkiHash(cert: string): Promise<string> {
+  const der = await openssl(['pkey', '-pubin', '-outform', 'der'], await openssl(['x509', '-in', cert, '-noout', '-pubkey']));
+  return (await openssl(['dgst', '-sha256', '-r'], der)).toString().split(' ')[0]!;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dane-verify-'));
+  [bind, pki] = await Promise.all([startBind({ ttl: 1 }), makePki(join(dir, 'pki'), { kinds: ['ed25519'], host: 'www.example.test' })]);
+});
+after(async () => {
+  for (const s of servers) await s.stop();
+  await bind?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a service still presenting the old chain holds the withdrawal (exit 8); once it presents the new one, advance withdraws', async () => {
+  const first = pki.leaves.ed25519;
+  const stateDir = join(dir, 'state');
+  const active = join(dir, 'active');
+  const oldServer = await startTlsServer({ cert: first.cert, key: first.key, chain: first.chain });
+  servers.push(oldServer);
+  const base = ['--tlsa-name', NAME, '--ttl', '1', '--server', bind.address, '--tsig-key', bind.tsigKeyFile, '--state-dir', stateDir, '--activate-dir', active, '--starttls', 'none'];
+  const d1 = await runCli(['deploy', ...base, '--connect', oldServer.address, '--cert', first.cert, '--chain', first.chain, '--key', first.key]);
+  assert.equal(d1.exitCode, 0, d1.stderr);
+
+  const issuer = await makeIntermediate(pki, 'other');
+  const renewed = await renewLeaf(pki, first, join(dir, 'renewed'), { issuer });
+  const d2 = await runCli(['deploy', ...base, '--connect', oldServer.address, '--cert', renewed.cert, '--chain', renewed.chain, '--key', renewed.key]);
+  assert.equal(d2.exitCode, 0, d2.stderr);
+
+  // The reload "fails": the server keeps presenting the first chain.
+  const held = await runCli(['advance', ...base, '--connect', oldServer.address, '--wait', '--max-wait', '20'], { timeoutMs: 40_000 });
+  assert.equal(held.exitCode, 8, held.stderr);
+  assert.match(held.stderr, /still presents another certificate/);
+  const during = (await bind.dig(['+short', '+split=0', 'TLSA', `${NAME}.`])).toLowerCase();
+  assert.ok(during.includes(await spkiHash(first.cert)), 'old record kept while the old chain is presented');
+
+  const newServer = await startTlsServer({ cert: renewed.cert, key: renewed.key, chain: renewed.chain });
+  servers.push(newServer);
+  const done = await runCli(['advance', ...base, '--connect', newServer.address]);
+  assert.equal(done.exitCode, 0, done.stderr);
+  const after = (await bind.dig(['+short', '+split=0', 'TLSA', `${NAME}.`])).toLowerCase();
+  assert.ok(!after.includes(await spkiHash(first.cert)), after);
+  assert.ok(after.includes(await spkiHash(renewed.cert)), after);
+});
