@@ -1,7 +1,6 @@
 // The dane-hook command line. Only the invoked command's module is loaded: cold start matters
 // when a hook runs for every lineage of a renewal (see bench/).
-import yargs, { type Argv, type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { Argv, CommandModule } from 'yargs';
 import { Exit, UserError } from '../errors.js';
 
 interface Entry {
@@ -20,8 +19,22 @@ const COMMANDS: Record<string, Entry> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
-  const words = hideBin(argv);
+  const words = argv.slice(2);
   const wanted = words.find((w) => !w.startsWith('-'));
+  // `tlsa` is the hot path (one call per file in scripts, benchmarks): it parses its own options
+  // with node:util, so yargs is not even loaded. --help and the rest fall through to yargs.
+  if (wanted === 'tlsa') {
+    try {
+      const text = (await import('./commands/tlsa.js')).tlsaFast(words);
+      if (text !== undefined) {
+        process.stdout.write(text);
+        return 0;
+      }
+    } catch (err) {
+      return report(err, words.includes('--verbose'));
+    }
+  }
+  const { default: yargs } = await import('yargs');
   let cli: Argv = yargs(words)
     .scriptName('dane-hook')
     .usage('$0 <command> [options]\n\nKeeps DANE TLSA records right while certificates renew.')
