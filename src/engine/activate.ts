@@ -1,6 +1,7 @@
 // Staged mode: put a chain in service by writing it into the directory services read, then
-// reloading them. Each file is replaced atomically; the key is written 0600.
-import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+// reloading them. Each file is replaced atomically; the key is written 0600 unless the file it
+// replaces had another owner or mode (a service reading its key as root:ssl-cert 0640 keeps it).
+import { chownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { execaCommand } from 'execa';
 import { UserError } from '../errors.js';
@@ -26,18 +27,24 @@ export function writeActivateDir(fromDir: string, activateDir: string): void {
     // absent: make it a symlink
   }
   if (real) {
-    for (const [name, mode] of [...FILES].reverse()) writeFileAtomic(join(activateDir, name), readFileSync(join(fromDir, name)), mode);
+    const files = FILES.map(([name, mode]) => ({ path: join(activateDir, name), from: join(fromDir, name), ...(ownerOf(join(activateDir, name)) ?? { mode }) }));
+    checkCanChown(files);
+    for (const f of [...files].reverse()) writeKeeping(f.path, readFileSync(f.from), f);
     return;
   }
-  const version = join(`${activateDir}.versions`, basename(fromDir));
-  mkdirSync(version, { recursive: true, mode: 0o755 });
-  for (const [name, mode] of FILES) writeFileAtomic(join(version, name), readFileSync(join(fromDir, name)), mode);
   let previous: string | undefined;
   try {
     previous = readlinkSync(activateDir);
   } catch {
     // first activation
   }
+  const version = join(`${activateDir}.versions`, basename(fromDir));
+  // A new version's files get the owner and modes the live one was given (by hand, after the last run).
+  // (Through the link, still pointing at the previous version.)
+  const files = FILES.map(([name, mode]) => ({ path: join(version, name), from: join(fromDir, name), ...((previous !== undefined && ownerOf(join(activateDir, name))) || { mode }) }));
+  checkCanChown(files);
+  mkdirSync(version, { recursive: true, mode: 0o755 });
+  for (const f of files) writeKeeping(f.path, readFileSync(f.from), f);
   const tmp = `${activateDir}.tmp-${process.pid}`;
   rmSync(tmp, { force: true });
   symlinkSync(version, tmp);
@@ -47,6 +54,40 @@ export function writeActivateDir(fromDir: string, activateDir: string): void {
     const dir = join(`${activateDir}.versions`, old);
     if (dir !== version && dir !== previous) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface Owner {
+  mode: number;
+  uid?: number;
+  gid?: number;
+}
+
+function ownerOf(path: string): Owner | undefined {
+  try {
+    const st = statSync(path);
+    return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Refuses before any file changes when an owner cannot be kept (not root, not our file). */
+function checkCanChown(files: (Owner & { path: string })[]): void {
+  if (process.getuid === undefined || process.getuid() === 0) return;
+  const uid = process.getuid();
+  const groups = [process.getgid!(), ...(process.getgroups?.() ?? [])];
+  for (const f of files) {
+    if ((f.uid !== undefined && f.uid !== uid) || (f.gid !== undefined && !groups.includes(f.gid))) {
+      throw new UserError(`${f.path} belongs to ${f.uid}:${f.gid}, which dane-hook (uid ${uid}) cannot give its replacement: run it as root or as that owner`);
+    }
+  }
+}
+
+function writeKeeping(path: string, data: Buffer, owner: Owner): void {
+  writeFileAtomic(path, data, owner.mode);
+  if (owner.uid === undefined || owner.gid === undefined) return;
+  const now = statSync(path);
+  if (now.uid !== owner.uid || now.gid !== owner.gid) chownSync(path, owner.uid, owner.gid);
 }
 
 /** Runs the reload command (split into words; no shell). */

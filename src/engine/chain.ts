@@ -61,6 +61,9 @@ export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, p
     for (const r of recordsForChain(certs, p)) records.set(recordKey(r), r);
   }
   for (const pin of pins) if (recordMatchesChain(pin, certs)) records.set(recordKey(pin), pin);
+  if (records.size === 0) {
+    throw new UserError(`no TLSA record can be made for ${files.cert} with ${settings.records.map(paramsText).join(', ')}: nothing would match it (add "3 1 1", or give the chain)`);
+  }
   const x = new X509Certificate(certs[0]!);
   const keyPem = key.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
   return {

@@ -17,6 +17,8 @@ export interface DnsContext {
   negativeTtl: number;
   /** undefined: not known (no server to ask) */
   signed?: boolean;
+  /** zone -> its authoritative servers (each name is asked only of its own zone's servers) */
+  serversOf: Record<string, ServerAddress[]>;
   authServers: ServerAddress[];
   /** False when no server can be asked: emitted changes are taken as applied (unverified). */
   verified: boolean;
@@ -26,7 +28,8 @@ export interface DnsContext {
 
 const inZone = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
 
-export async function dnsContext(settings: ServiceSettings, out?: { write(s: string): unknown }): Promise<DnsContext> {
+/** `names`: every name to observe, the configured ones and any where owned records remain. */
+export async function dnsContext(settings: ServiceSettings, out?: { write(s: string): unknown }, names: string[] = settings.tlsaNames): Promise<DnsContext> {
   const d = settings.dns;
   const warnings: string[] = [];
   const backend: Backend =
@@ -38,11 +41,11 @@ export async function dnsContext(settings: ServiceSettings, out?: { write(s: str
     if (d.backend !== 'emit') throw new UserError('no DNS server given: use --server or --auth-server');
     const zone = d.zone ?? '';
     warnings.push('no --server or --auth-server: publication cannot be checked; emitted changes are taken as applied when printed');
-    return { zoneOf: Object.fromEntries(settings.tlsaNames.map((n) => [n, zone])), negativeTtl: settings.ttl, authServers: [], verified: false, backend, warnings };
+    return { zoneOf: Object.fromEntries(names.map((n) => [n, zone])), negativeTtl: settings.ttl, serversOf: {}, authServers: [], verified: false, backend, warnings };
   }
   const infos = new Map<string, ZoneInfo>();
   const zoneOf: Record<string, string> = {};
-  for (const name of settings.tlsaNames) {
+  for (const name of names) {
     const known = [...infos.values()].find((z) => inZone(name, z.zone) && (!d.zone || z.zone === d.zone));
     const info = known ?? (await discoverZone(d.zone ?? name, asked));
     if (!inZone(name, info.zone)) throw new UserError(`TLSA name ${name} is not in zone ${info.zone}`);
@@ -50,20 +53,25 @@ export async function dnsContext(settings: ServiceSettings, out?: { write(s: str
     zoneOf[name] = info.zone;
   }
   const zones = [...infos.values()];
-  let authServers = d.authServers;
-  if (authServers.length === 0) {
-    const found = await Promise.all(zones.map((z) => resolveNameServers(z, asked, asked.port)));
-    authServers = dedupe(found.flat());
-    if (authServers.length === 0) {
-      authServers = [asked];
-      warnings.push(`the NS names of ${zones.map((z) => z.zone).join(', ')} did not resolve; checking ${formatServer(asked)} only`);
+  const serversOf: Record<string, ServerAddress[]> = {};
+  for (const z of zones) {
+    // Given servers are asked for every zone; otherwise each zone's own NS set.
+    let servers = d.authServers;
+    if (servers.length === 0) {
+      servers = dedupe(await resolveNameServers(z, asked, asked.port));
+      if (servers.length === 0) {
+        servers = [asked];
+        warnings.push(`the NS names of ${z.zone} did not resolve; checking ${formatServer(asked)} only`);
+      }
     }
+    serversOf[z.zone] = servers;
   }
+  const authServers = dedupe(Object.values(serversOf).flat());
   const signed = zones.every((z) => z.signed);
   if (!signed) {
     warnings.push(`zone ${zones.filter((z) => !z.signed).map((z) => z.zone).join(', ')} is not DNSSEC-signed: TLSA records have no effect there until it is`);
   }
-  return { zoneOf, negativeTtl: Math.max(...zones.map((z) => z.negativeTtl)), signed, authServers, verified: true, backend, warnings };
+  return { zoneOf, negativeTtl: Math.max(...zones.map((z) => z.negativeTtl)), signed, serversOf, authServers, verified: true, backend, warnings };
 }
 
 function required<T>(v: T | undefined, what: string): T {
@@ -80,7 +88,7 @@ function dedupe(servers: ServerAddress[]): ServerAddress[] {
 export async function observe(ctx: DnsContext, names: string[], owned: OwnedRecord[]): Promise<{ presence: Record<string, Presence>; observations: NameObservation[] }> {
   // Nothing to ask: what was emitted counts as published everywhere.
   if (!ctx.verified) return { presence: presenceFromOwned(names, owned), observations: [] };
-  const observations = await Promise.all(names.map((n) => observeTlsa(n, ctx.authServers)));
+  const observations = await Promise.all(names.map((n) => observeTlsa(n, ctx.serversOf[ctx.zoneOf[n] ?? ''] ?? ctx.authServers)));
   const presence: Record<string, Presence> = {};
   for (const obs of observations) presence[obs.name] = presenceOf(obs, ctx.signed === true);
   return { presence, observations };
@@ -97,7 +105,8 @@ export function presenceOf(obs: NameObservation, requireSigned: boolean): Presen
     for (const k of new Set(a.records.map(recordKey))) counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   const everywhere = new Set([...counts].filter(([, n]) => n === obs.answers.length).map(([k]) => k));
-  return { anywhere, everywhere, ttl };
+  const complete = obs.answers.length > 0 && obs.answers.every((a) => a.status !== 'error');
+  return { anywhere, everywhere, ttl, complete };
 }
 
 /** Presence when DNS is not asked: every record dane-hook published counts as served everywhere. */
@@ -105,7 +114,7 @@ export function presenceFromOwned(names: string[], owned: OwnedRecord[]): Record
   const presence: Record<string, Presence> = {};
   for (const name of names) {
     const keys = new Set(owned.filter((o) => o.name === name).map((o) => recordKey(o.record)));
-    presence[name] = { anywhere: keys, everywhere: new Set(keys) };
+    presence[name] = { anywhere: keys, everywhere: new Set(keys), complete: true };
   }
   return presence;
 }

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { Exit, UserError } from '../errors.js';
 import type { CertFiles } from '../acme/types.js';
 import type { ServiceSettings } from '../config/types.js';
-import type { RecordChange } from '../dns/types.js';
+import type { NameObservation, RecordChange } from '../dns/types.js';
 import { recordKey, recordText } from '../tlsa/record.js';
 import { announceNextKey, deploy, emptyState } from '../rollover/events.js';
 import { chainReady, plan as makePlan } from '../rollover/planner.js';
 import { updateSeen } from '../rollover/seen.js';
-import { unsafeReasons } from '../rollover/safety.js';
+import { unsafeWithdrawals } from '../rollover/safety.js';
 import type { ChainRef, Plan, Presence, RolloverState, Step } from '../rollover/types.js';
 import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService, serviceDir, type ServiceFile } from '../state/store.js';
@@ -58,9 +58,13 @@ function newFile(settings: ServiceSettings, now: number): ServiceFile {
   return { version: 1, id: settings.id, settings, rollover: emptyState(), chains: {}, history: [], updatedAt: now };
 }
 
-/** Owned records that are gone everywhere and no longer wanted were withdrawn: forget them. */
+/**
+ * Owned records that are gone everywhere and no longer wanted were withdrawn: forget them. Only
+ * when every server answered: a server that timed out proves nothing.
+ */
 function forgetWithdrawn(state: RolloverState, presence: Record<string, Presence>, wanted: Set<string>): RolloverState {
-  const owned = state.owned.filter((o) => wanted.has(recordKey(o.record)) || presence[o.name]?.anywhere.has(recordKey(o.record)) !== false);
+  const gone = (name: string, key: string) => presence[name]?.complete === true && !presence[name]!.anywhere.has(key);
+  const owned = state.owned.filter((o) => wanted.has(recordKey(o.record)) || !gone(o.name, recordKey(o.record)));
   return owned.length === state.owned.length ? state : { ...state, owned };
 }
 
@@ -70,7 +74,7 @@ function keyInUse(state: RolloverState, key: ChainRef): boolean {
 
 function wantedKeys(state: RolloverState, pins: { data: string }[]): Set<string> {
   return new Set(
-    [state.inService, state.pending, state.next].flatMap((c) => c?.records ?? []).concat(pins as never[]).map((r) => recordKey(r)),
+    [state.inService, state.pending, state.next, state.retiring].flatMap((c) => c?.records ?? []).concat(pins as never[]).map((r) => recordKey(r)),
   );
 }
 
@@ -93,21 +97,28 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   // Read the inputs before touching DNS: bad files must make no change.
   const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins) : undefined;
   if (loaded) warnings.push(...loaded.warnings);
-  const nextKeyFile = resolveNextKey(stateDir, file, settings, trigger);
+  const nextKeyFile = resolveNextKey(stateDir, file, settings, trigger, opts.dryRun);
   // acme.sh empties its .key.next once used: an empty file means no next key.
   const next = nextKeyFile && existsSync(nextKeyFile) && statSync(nextKeyFile).size > 1 ? nextKeyRef(nextKeyFile, settings) : undefined;
 
-  const ctx = await dnsContext(settings, opts.out);
+  // Names that left the config still hold records of ours: observe them too, to withdraw them.
+  const names = [...new Set([...settings.tlsaNames, ...file.rollover.owned.map((o) => o.name)])];
+  const ctx = await dnsContext(settings, opts.out, names);
   warnings.push(...ctx.warnings);
-  const { presence } = await observe(ctx, settings.tlsaNames, file.rollover.owned);
+  const { presence, observations } = await observe(ctx, names, file.rollover.owned);
+  warnings.push(...observationErrors(observations));
   const now = clock();
   let state = updateSeen(file.rollover, { now, ttl: settings.ttl, negativeTtl: ctx.negativeTtl, presence });
 
   let unsafe = false;
+  let holdWithdrawals: string | undefined;
+  let deployedNew = false;
   if (loaded) {
-    const r = deploy(state, loaded.ref, { staged: settings.activateDir !== undefined, names: settings.tlsaNames, now });
+    const nothingPublished = settings.tlsaNames.every((n) => (presence[n]?.anywhere.size ?? 0) === 0);
+    const r = deploy(state, loaded.ref, { staged: settings.activateDir !== undefined, names: settings.tlsaNames, now, nothingPublished });
     state = r.state;
     unsafe = r.unsafe;
+    deployedNew = !r.known;
     if (!r.known) {
       if (!opts.dryRun) file.chains[loaded.ref.id] = storeChain(stateDir, settings.id, loaded, now);
       file.history.push({ at: now, what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` });
@@ -116,6 +127,10 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
       warnings.push(
         `UNSAFE: the new certificate went live before a ready TLSA record matched it; DANE clients holding cached records may fail for up to 2 x TTL. Use --activate-dir (staged mode) or a next key to avoid this`,
       );
+    }
+    // Direct mode: until the service has reloaded it may still present the previous chain.
+    if (!settings.activateDir && !r.known && !r.first && !settings.connect) {
+      holdWithdrawals = 'the service may present the previous certificate until it reloads: stale records go at the next advance';
     }
   }
   // A next key that a chain in service or pending already uses is no longer "next".
@@ -126,9 +141,17 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   state = forgetWithdrawn(state, presence, wantedKeys(state, pins));
 
   const plan = makePlan({ now, names: settings.tlsaNames, ttl: settings.ttl, pins, state, presence, pollMs: pollMs(settings.ttl) });
-  const reasons = unsafeReasons(plan, presence);
-  if (reasons.length > 0 && !opts.force) {
-    throw new UserError(`plan for ${settings.id} refused: ${reasons.join('; ')}; rerun with --force if that is intended`, { exitCode: Exit.UNSAFE_PLAN });
+  // Withdrawals that would empty a name or take most of it wait for --force; the rest goes ahead.
+  const risky = unsafeWithdrawals(plan, presence);
+  let refused = false;
+  if (risky.reasons.length > 0 && !opts.force) {
+    plan.steps = plan.steps.filter((st) => st.kind !== 'withdraw' || !risky.names.has(st.name));
+    warnings.push(`withdrawal refused: ${risky.reasons.join('; ')}; rerun with --force if that is intended`);
+    refused = true;
+  }
+  if (holdWithdrawals && plan.steps.some((st) => st.kind === 'withdraw')) {
+    plan.steps = plan.steps.filter((st) => st.kind !== 'withdraw');
+    plan.held.push(holdWithdrawals);
   }
 
   const report: RunReport = {
@@ -141,7 +164,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
     nextAt: plan.nextAt,
     readiness: plan.readiness,
     held: plan.held,
-    exitCode: unsafe ? Exit.UNSAFE : Exit.OK,
+    exitCode: unsafe ? Exit.UNSAFE : refused ? Exit.UNSAFE_PLAN : Exit.OK,
   };
   if (trigger.kind === 'pre-renew') {
     report.nextReady = state.next ? chainReady(state, settings.tlsaNames, state.next, now) : undefined;
@@ -151,6 +174,8 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
 
   file.rollover = state;
   const held = await execute(stateDir, file, settings, ctx, plan.steps, now);
+  // Direct mode: the client installed the files; --reload makes the service read them.
+  if (deployedNew && !settings.activateDir && settings.reload) await reload(settings.reload);
   if (held) {
     report.held.push(held);
     report.warnings.push(held);
@@ -159,7 +184,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   if (plan.steps.some((s) => s.kind === 'publish')) {
     // Look again at once: the wait for readiness starts when every server serves the new
     // records, and on a single primary that is now, not at the next run.
-    const again = await observe(ctx, settings.tlsaNames, file.rollover.owned);
+    const again = await observe(ctx, names, file.rollover.owned);
     file.rollover = updateSeen(file.rollover, { now: clock(), ttl: settings.ttl, negativeTtl: ctx.negativeTtl, presence: again.presence });
     const after = makePlan({ now: clock(), names: settings.tlsaNames, ttl: settings.ttl, pins, state: file.rollover, presence: again.presence, pollMs: pollMs(settings.ttl) });
     report.nextAt = after.nextAt;
@@ -174,12 +199,21 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   return report;
 }
 
-function resolveNextKey(stateDir: string, file: ServiceFile, settings: ServiceSettings, trigger: Trigger): string | undefined {
+/** One warning per server that did not answer, so a failed observation is never silent. */
+function observationErrors(observations: NameObservation[]): string[] {
+  const failed = new Map<string, string>();
+  for (const o of observations) for (const a of o.answers) if (a.status === 'error') failed.set(a.server, a.error ?? 'no answer');
+  return [...failed].map(([server, error]) => `authoritative server ${server} did not answer (${error}); records are not counted as served there`);
+}
+
+function resolveNextKey(stateDir: string, file: ServiceFile, settings: ServiceSettings, trigger: Trigger, dryRun?: boolean): string | undefined {
   const given = trigger.kind === 'pre-renew' ? trigger.nextKeyFile : trigger.kind === 'deploy' ? trigger.files.nextKey : undefined;
   const path = given ?? settings.nextKeyFile;
   if (trigger.kind === 'pre-renew' && trigger.generate) {
     const out = path ?? join(serviceDir(stateDir, settings.id), 'next-key.pem');
-    if (!existsSync(out)) {
+    // A key already used by the chain in service is no longer a next key: make a fresh one.
+    const used = existsSync(out) && statSync(out).size > 1 && keyInUse(file.rollover, nextKeyRef(out, settings).ref);
+    if ((!existsSync(out) || used) && !dryRun) {
       const current = file.rollover.inService ? file.chains[file.rollover.inService.id] : undefined;
       if (!current) throw new UserError(`--generate-next-key needs a certificate in service to copy the key type from: run deploy first`);
       generateKeyLike(join(current.dir, 'privkey.pem'), out);
@@ -230,13 +264,19 @@ async function execute(stateDir: string, file: ServiceFile, settings: ServiceSet
   }
   if (promote) {
     const chain = file.chains[promote.chainId];
-    if (settings.activateDir) {
-      if (!chain) throw new UserError(`state for ${settings.id} names chain ${promote.chainId.slice(0, 12)} but has no files for it; redeploy`);
-      writeActivateDir(chain.dir, settings.activateDir);
+    if (settings.activateDir && !chain) throw new UserError(`state for ${settings.id} names chain ${promote.chainId.slice(0, 12)} but has no files for it; redeploy`);
+    if (!promote.retry) {
+      // Saved before the swap: until the reload is known to have worked, both chains may be
+      // presented, so the previous chain's records stay (a crash or failed reload converges).
+      file.rollover = { ...file.rollover, inService: file.rollover.pending, pending: undefined, retiring: settings.activateDir ? file.rollover.inService : undefined };
+      saveService(stateDir, file);
     }
-    if (settings.reload && settings.activateDir) await reload(settings.reload);
-    file.rollover = { ...file.rollover, inService: file.rollover.pending, pending: undefined };
-    file.history.push({ at: now, what: `promoted ${promote.chainId.slice(0, 12)}${promote.immediate ? ' (first deploy, no wait)' : ''}` });
+    if (settings.activateDir) {
+      writeActivateDir(chain!.dir, settings.activateDir);
+      if (settings.reload) await reload(settings.reload);
+    }
+    file.rollover = { ...file.rollover, retiring: undefined };
+    file.history.push({ at: now, what: `${promote.retry ? 're-' : ''}promoted ${promote.chainId.slice(0, 12)}${promote.immediate ? ' (first deploy, no wait)' : ''}` });
     saveService(stateDir, file);
   }
   if (dels.length > 0 && settings.connect) {

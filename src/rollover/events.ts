@@ -25,14 +25,19 @@ function usesNextKey(state: RolloverState, chain: ChainRef): boolean {
  * no resolver can hold a TLSA RRset for this service yet). Direct mode: the client already put it
  * in service, so it is in service now, safe or not.
  */
-export function deploy(state: RolloverState, chain: ChainRef, opts: { staged: boolean; names: string[]; now: number }): DeployResult {
+export function deploy(
+  state: RolloverState,
+  chain: ChainRef,
+  opts: { staged: boolean; names: string[]; now: number; /** no TLSA record at any name now */ nothingPublished?: boolean },
+): DeployResult {
   const first = state.inService === undefined && state.pending === undefined;
   if (state.inService?.id === chain.id || state.pending?.id === chain.id) return { state, known: true, unsafe: false, first: false };
   const next = usesNextKey(state, chain) ? undefined : state.next;
   if (opts.staged) {
     return { state: { ...state, next, pending: { ...chain, ...(first ? { immediate: true } : {}) } }, known: false, unsafe: false, first };
   }
-  const unsafe = !first && !chainReady(state, opts.names, chain, opts.now);
+  // Live before a ready record matches it, unless no resolver can hold any TLSA RRset for the names.
+  const unsafe = !(first && opts.nothingPublished !== false) && !chainReady(state, opts.names, chain, opts.now);
   return { state: { ...state, next, inService: chain, pending: undefined }, known: false, unsafe, first };
 }
 

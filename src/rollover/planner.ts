@@ -40,8 +40,11 @@ export function plan(input: PlanInput): Plan {
   const held: string[] = [];
   const present = (name: string) => presence[name] ?? { anywhere: new Set<string>(), everywhere: new Set<string>() };
 
+  // 0. A promotion that did not finish (the reload failed, or the run died): do it again.
+  if (state.retiring && state.inService) steps.push({ kind: 'promote', chainId: state.inService.id, immediate: false, retry: true });
+
   // 1. Publish every record a chain in play needs that no server has yet.
-  const inPlay = [state.inService, state.pending, state.next].filter((c): c is ChainRef => c !== undefined);
+  const inPlay = [state.inService, state.pending, state.next, state.retiring].filter((c): c is ChainRef => c !== undefined);
   const wanted = uniqueRecords([...inPlay.flatMap((c) => c.records), ...input.pins]);
   for (const name of names) {
     for (const record of wanted) {
@@ -65,7 +68,7 @@ export function plan(input: PlanInput): Plan {
 
   // 3. Withdraw owned records that no chain in play needs, once the chain in service is safe.
   const needed = new Set(
-    [inService, pending, state.next]
+    [inService, pending, state.next, state.retiring]
       .filter((c): c is ChainRef => c !== undefined)
       .flatMap((c) => c.records)
       .concat(input.pins)
@@ -100,5 +103,6 @@ function nextWake(input: PlanInput, chains: (ChainRef | undefined)[]): number | 
     .map((chain) =>
       Math.max(now, ...names.map((name) => Math.min(...chain.records.map((r) => state.seen[name]?.[recordKey(r)]?.readyAt ?? poll)))),
     );
-  return times.length > 0 ? Math.min(...times) : undefined;
+  const soonest = Math.min(...times);
+  return Number.isFinite(soonest) ? soonest : undefined;
 }

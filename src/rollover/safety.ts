@@ -3,11 +3,21 @@
 import { recordKey } from '../tlsa/record.js';
 import type { Plan, Presence } from './types.js';
 
-/** Largest share of the records at one name a plan may withdraw without --force. */
+/** Largest share of the records at one name a plan may withdraw without --force... */
 export const MAX_WITHDRAW_SHARE = 0.5;
+/** ...once the name holds this many (octoDNS's MIN_EXISTING_RECORDS): a rollover through three
+ * generations of key and issuer withdraws 4 of 6, which is normal. */
+export const MIN_RECORDS_FOR_SHARE = 10;
 
-export function unsafeReasons(plan: Plan, presence: Record<string, Presence>): string[] {
+export interface Unsafe {
+  reasons: string[];
+  /** Names whose withdrawals need --force. */
+  names: Set<string>;
+}
+
+export function unsafeWithdrawals(plan: Plan, presence: Record<string, Presence>): Unsafe {
   const reasons: string[] = [];
+  const names = new Set<string>();
   const byName = new Map<string, { adds: Set<string>; dels: Set<string> }>();
   for (const s of plan.steps) {
     if (s.kind === 'promote') continue;
@@ -20,9 +30,10 @@ export function unsafeReasons(plan: Plan, presence: Record<string, Presence>): s
     const now = new Set([...(presence[name]?.anywhere ?? []), ...adds]);
     const after = [...now].filter((k) => !dels.has(k));
     if (after.length === 0) reasons.push(`withdrawing ${dels.size} record(s) would leave ${name} with no TLSA record`);
-    else if (now.size > 0 && dels.size / now.size > MAX_WITHDRAW_SHARE) {
+    else if (now.size >= MIN_RECORDS_FOR_SHARE && dels.size / now.size > MAX_WITHDRAW_SHARE) {
       reasons.push(`withdrawing ${dels.size} of ${now.size} records at ${name} is more than ${MAX_WITHDRAW_SHARE * 100}%`);
-    }
+    } else continue;
+    names.add(name);
   }
-  return reasons;
+  return { reasons, names };
 }

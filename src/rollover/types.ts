@@ -31,6 +31,11 @@ export interface RolloverState {
   pending?: ChainRef & { immediate?: boolean };
   /** A key published ahead of the renewal that will use it. */
   next?: ChainRef;
+  /**
+   * The chain that was in service when a promotion began: until the reload is known to have
+   * succeeded, the service may still present it, so its records stay.
+   */
+  retiring?: ChainRef;
   owned: OwnedRecord[];
   /** name -> record key -> SeenEntry. */
   seen: Record<string, Record<string, SeenEntry>>;
@@ -53,11 +58,13 @@ export interface Presence {
   everywhere: Set<string>;
   /** The RRset's TTL as served (largest over servers), when non-empty. */
   ttl?: number;
+  /** Every server answered (NOERROR or NXDOMAIN): absence from `anywhere` is then real. */
+  complete?: boolean;
 }
 
 export type Step =
   | { kind: 'publish'; name: string; record: TlsaRecord; ttl: number }
-  | { kind: 'promote'; chainId: string; immediate: boolean }
+  | { kind: 'promote'; chainId: string; immediate: boolean; retry?: boolean }
   | { kind: 'withdraw'; name: string; record: TlsaRecord };
 
 export interface Plan {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { plan, chainReady } from '../../src/rollover/planner.js';
 import { updateSeen } from '../../src/rollover/seen.js';
 import { deploy, emptyState } from '../../src/rollover/events.js';
-import { unsafeReasons } from '../../src/rollover/safety.js';
+import { unsafeWithdrawals } from '../../src/rollover/safety.js';
+const unsafeReasons = (...a: Parameters<typeof unsafeWithdrawals>) => unsafeWithdrawals(...a).reasons;
 import { recordKey } from '../../src/tlsa/record.js';
 import type { Presence, RolloverState } from '../../src/rollover/types.js';
 import { NAME, chainOf, eeRecord, taRecord } from './simulator.js';
@@ -88,11 +89,14 @@ test('pins are always published and never withdrawn', () => {
   assert.ok(!p.steps.some((x) => x.kind === 'withdraw'));
 });
 
-test('safety: withdrawing the last record at a name, or more than half, is refused', () => {
+test('safety: withdrawing the last record at a name, or more than half of ten or more, is refused', () => {
   const p1 = { steps: [{ kind: 'withdraw' as const, name: NAME, record: eeRecord(1) }], readiness: {}, held: [] };
   assert.match(unsafeReasons(p1, served(eeRecord(1)))[0]!, /no TLSA record/);
-  const p2 = { steps: [eeRecord(1), eeRecord(2), eeRecord(3)].map((record) => ({ kind: 'withdraw' as const, name: NAME, record })), readiness: {}, held: [] };
-  assert.match(unsafeReasons(p2, served(eeRecord(1), eeRecord(2), eeRecord(3), eeRecord(4)))[0]!, /more than 50%/);
+  const twelve = Array.from({ length: 12 }, (_, i) => eeRecord(i));
+  const p2 = { steps: twelve.slice(0, 7).map((record) => ({ kind: 'withdraw' as const, name: NAME, record })), readiness: {}, held: [] };
+  assert.match(unsafeReasons(p2, served(...twelve))[0]!, /more than 50%/);
+  const p2b = { steps: twelve.slice(0, 3).map((record) => ({ kind: 'withdraw' as const, name: NAME, record })), readiness: {}, held: [] };
+  assert.deepEqual(unsafeReasons(p2b, served(...twelve.slice(0, 4))), [], 'a small set: only the last record counts');
   const p3 = { steps: [eeRecord(1), taRecord(1)].map((record) => ({ kind: 'withdraw' as const, name: NAME, record })), readiness: {}, held: [] };
   assert.deepEqual(unsafeReasons(p3, served(eeRecord(1), taRecord(1), eeRecord(2), taRecord(2))), [], 'key and issuer change: half is fine');
 });
