@@ -6,6 +6,13 @@ import { recordText } from '../tlsa/record.js';
 
 export const REPORT_VERSION = 1;
 
+/** A service whose run failed while others ran (deploy/pre-renew/advance over several services). */
+export interface RunFailure {
+  service: string;
+  error: string;
+  exitCode: number;
+}
+
 export function stepText(s: Step): string {
   switch (s.kind) {
     case 'publish':
@@ -19,7 +26,8 @@ export function stepText(s: Step): string {
 
 const when = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-export function reportJson(reports: RunReport[]): unknown {
+/** `failures` appear as a `failed` list only when a service failed (the version-1 shape otherwise). */
+export function reportJson(reports: RunReport[], failures: RunFailure[] = []): unknown {
   return {
     version: REPORT_VERSION,
     services: reports.map((r) => ({
@@ -36,6 +44,7 @@ export function reportJson(reports: RunReport[]): unknown {
       exitCode: r.exitCode,
       ...(r.emitted ? { emitted: r.emitted } : {}),
     })),
+    ...(failures.length > 0 ? { failed: failures } : {}),
   };
 }
 
@@ -47,7 +56,8 @@ export function reportText(r: RunReport, opts: { quiet?: boolean; now: number })
   if (r.steps.length === 0) out.push(`${r.service}: nothing to do`);
   for (const s of r.steps) out.push(`${r.service}: ${verb}${stepText(s)}`);
   for (const h of r.held) out.push(`${r.service}: withdrawal held: ${h}`);
-  if (r.readiness.pending === false) out.push(`${r.service}: renewed chain waits for its records to be ready`);
+  // A chain promoted in this run no longer waits, whatever the plan saw before the promotion.
+  if (r.readiness.pending === false && !r.steps.some((s) => s.kind === 'promote')) out.push(`${r.service}: renewed chain waits for its records to be ready`);
   if (r.nextReady === false) out.push(`${r.service}: next key's record not ready yet`);
   if (r.nextAt !== undefined) {
     const secs = Math.max(0, Math.ceil((r.nextAt - opts.now) / 1000));

@@ -1,6 +1,8 @@
 // One run at a time per service: an exclusive lock file holding the owner's pid. A lock left by a
-// process that no longer exists (a crash, a kill -9) is taken over.
-import { openSync, closeSync, writeSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+// process that no longer exists (a crash, a kill -9) is taken over: moved aside, checked, then
+// created afresh, so two runs taking over the same stale lock cannot both end up holding it.
+import { openSync, closeSync, writeSync, readFileSync, rmSync, mkdirSync, renameSync, linkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { Exit, UserError } from '../errors.js';
@@ -18,27 +20,57 @@ function alive(pid: number): boolean {
   }
 }
 
-function tryTake(path: string): boolean {
+/** The line written into a new lock file, or undefined when the file exists already. */
+function create(path: string): string | undefined {
+  const line = `${process.pid} ${hostname()} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}\n`;
   try {
     const fd = openSync(path, 'wx', 0o600);
-    writeSync(fd, `${process.pid} ${hostname()} ${new Date().toISOString()}\n`);
+    writeSync(fd, line);
     closeSync(fd);
-    return true;
+    return line;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    let owner: string;
-    try {
-      owner = readFileSync(path, 'utf8');
-    } catch {
-      return false; // released between our open and read: try again
-    }
-    const [pid, host] = owner.split(' ');
-    if (host === hostname() && Number(pid) > 0 && !alive(Number(pid))) {
-      rmSync(path, { force: true });
-      return tryTake(path);
-    }
-    return false;
+    return undefined;
   }
+}
+
+const readOr = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** Our line in the lock file when we took it, else undefined. */
+function tryTake(path: string): string | undefined {
+  const mine = create(path);
+  if (mine !== undefined) return mine;
+  const owner = readOr(path);
+  if (owner === undefined) return undefined; // released between our open and read: try again
+  const [pid, host] = owner.split(' ');
+  if (host !== hostname() || !(Number(pid) > 0) || alive(Number(pid))) return undefined;
+  // Take the dead owner's file out of the way by renaming it, and look at what we moved: a run
+  // that took the lock over meanwhile may own the file there now, and an rm would delete its lock.
+  const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    renameSync(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (readOr(aside) !== owner) {
+    // A fresh lock: put it back without replacing anything created since (link fails on EEXIST).
+    try {
+      linkSync(aside, path);
+    } catch {
+      // someone holds the path again; the moved lock's owner is still running and releases by path
+    }
+    rmSync(aside, { force: true });
+    return undefined;
+  }
+  rmSync(aside, { force: true });
+  return create(path);
 }
 
 /** Takes the lock, waiting up to waitMs for another run to finish. */
@@ -46,11 +78,15 @@ export async function acquireLock(path: string, waitMs = 30_000): Promise<Lock> 
   mkdirSync(dirname(path), { recursive: true });
   const until = Date.now() + waitMs;
   for (;;) {
-    if (tryTake(path)) {
+    const mine = tryTake(path);
+    if (mine !== undefined) {
       let held = true;
       const release = () => {
-        if (held) rmSync(path, { force: true });
+        // Only our own file: never another run's lock that took this path over.
+        if (held && readOr(path) === mine) rmSync(path, { force: true });
         held = false;
+        // Many acquisitions in one process (advance --wait over services) must not pile up listeners.
+        process.removeListener('exit', release);
       };
       process.once('exit', release);
       return { release };

@@ -5,9 +5,10 @@ import type { CommandModule } from 'yargs';
 import { Exit } from '../../errors.js';
 import { listServices, loadService } from '../../state/store.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
-import { runService, type RunReport } from '../../engine/run.js';
+import type { RunReport } from '../../engine/run.js';
+import type { RunFailure } from '../report.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
-import { print, worst } from './run-common.js';
+import { isFailure, jsonSink, print, runOne, worst, type CommonArgs } from './run-common.js';
 
 type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
 
@@ -31,29 +32,52 @@ const command: CommandModule<object, Args> = {
       .option('max-wait', { type: 'number', default: 3600, describe: 'With --wait: give up after this many seconds' }) as never,
   handler: async (argv) => {
     const global = settingsFromArgs(argv, process.env, { needService: false });
-    const services = allServices(global);
+    const args = argv as Args & CommonArgs;
+    let services = allServices(global);
     const deadline = Date.now() + (argv['max-wait'] ?? 3600) * 1000;
+    // One failing service neither stops the others nor runs again in this --wait.
+    const failures: RunFailure[] = [];
+    // With --json and --wait, one document at the end: what every round did, as of the last round.
+    const done = new Map<string, { steps: RunReport['steps']; emitted: string }>();
     let reports: RunReport[] = [];
     for (;;) {
       reports = [];
-      for (const s of services) reports.push(await runService(global.stateDir, s, { kind: 'advance' }, { dryRun: argv.dryRun, force: argv.force }));
+      for (const s of services) {
+        const sink = jsonSink(args);
+        const r = await runOne(global.stateDir, s, { kind: 'advance' }, { dryRun: args.dryRun, force: args.force, out: sink.out }, services.length === 1 && failures.length === 0, args.verbose);
+        if (isFailure(r)) {
+          failures.push(r);
+          continue;
+        }
+        const before = done.get(s.id) ?? { steps: [], emitted: '' };
+        done.set(s.id, { steps: [...before.steps, ...r.steps], emitted: before.emitted + sink.text() });
+        reports.push(r);
+      }
+      services = services.filter((s) => !failures.some((f) => f.service === s.id));
       const waits = reports.map((r) => r.nextAt).filter((t): t is number => t !== undefined);
-      if (!argv.wait || argv.dryRun || waits.length === 0) break;
+      if (!argv.wait || args.dryRun || waits.length === 0) break;
       const at = Math.min(...waits);
       if (at > deadline) {
-        print(reports, argv, global.warnings);
+        finish(reports, failures, done, args, global.warnings);
         process.stderr.write(`dane-hook: gave up waiting: the next step is due at ${new Date(at).toISOString()}, after --max-wait\n`);
-        process.exitCode = Exit.NOT_READY;
+        process.exitCode = Math.max(worst(failures.map((f) => f.exitCode)), Exit.NOT_READY);
         return;
       }
-      if (!argv.quiet) print(reports.filter((r) => r.steps.length > 0), argv);
+      // Progress goes to stderr as text; stdout keeps the one final document (--json, emit script).
+      if (!argv.quiet) print(reports.filter((r) => r.steps.length > 0), { ...args, json: false });
       await countdown(at);
     }
-    print(reports, argv, global.warnings);
-    if (services.length === 0 && !argv.quiet) process.stderr.write(`dane-hook: no services in ${global.stateDir} or the config\n`);
-    process.exitCode = worst(reports.map((r) => r.exitCode));
+    finish(reports, failures, done, args, global.warnings);
+    if (services.length === 0 && failures.length === 0 && !argv.quiet) process.stderr.write(`dane-hook: no services in ${global.stateDir} or the config\n`);
+    process.exitCode = worst([...reports, ...failures].map((r) => r.exitCode));
   },
 };
+
+/** Prints the last round; under --json each service's steps and emitted text of every round. */
+function finish(reports: RunReport[], failures: RunFailure[], done: Map<string, { steps: RunReport['steps']; emitted: string }>, args: CommonArgs, warnings: string[]): void {
+  const shown = args.json ? reports.map((r) => ({ ...r, steps: done.get(r.service)?.steps ?? r.steps, emitted: done.get(r.service)?.emitted ?? '' })) : reports;
+  print(shown, args, warnings, failures);
+}
 
 /** Sleeps until `at`, redrawing a one-line countdown when stderr is a terminal. */
 async function countdown(at: number): Promise<void> {

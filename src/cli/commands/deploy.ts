@@ -6,7 +6,7 @@ import { resolveCertFiles } from '../../acme/index.js';
 import { ignoredHookVerb } from '../../acme/dehydrated.js';
 import { findServices } from '../../config/index.js';
 import { addServiceOptions, hookArgs, settingsFromArgs, sourceFromArgs, type ServiceArgs } from '../service-options.js';
-import { runAll } from './run-common.js';
+import { runAll, warnNoService } from './run-common.js';
 
 const command: CommandModule<object, ServiceArgs> = {
   command: 'deploy [hook-args..]',
@@ -22,9 +22,12 @@ const command: CommandModule<object, ServiceArgs> = {
     const global = settingsFromArgs(argv);
     const files = resolveCertFiles(sourceFromArgs(argv), process.env, args);
     if (files.pending) throw new UserError('deploy was called before a certificate was issued (acme.sh --pre-hook environment): use dane-hook pre-renew there');
-    const services = global.services.length === 1 && !argv.config ? global.services : findServices(global, files);
+    // Files named by flags are the user's choice for the only service. A hook runs for every
+    // certificate the client renews: its files must match a service (place, or names = TLSA hosts).
+    const services = files.client === 'flags' && global.services.length === 1 ? global.services : findServices(global, files);
     if (services.length === 0) {
-      throw new UserError(`no configured service uses the certificate for ${files.domains.join(', ') || files.cert}: add it to the config, or give --tlsa-name`);
+      warnNoService(global, files);
+      return;
     }
     const { code } = await runAll(global, services, () => ({ kind: 'deploy', files }), argv);
     process.exitCode = code;

@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs';
 import { fromEnvironment } from '../../acme/index.js';
 import { findServices } from '../../config/index.js';
 import { addServiceOptions, hookArgs, settingsFromArgs, type ServiceArgs } from '../service-options.js';
-import { runAll } from './run-common.js';
+import { runAll, warnNoService } from './run-common.js';
 
 type Args = ServiceArgs & { 'generate-next-key'?: boolean };
 
@@ -18,12 +18,17 @@ const command: CommandModule<object, Args> = {
     }) as never,
   handler: async (argv) => {
     const global = settingsFromArgs(argv);
-    // acme.sh's pre-hook names the domain (Le_Domain) and where its next key is kept.
+    // acme.sh's pre-hook names the domain (Le_Domain) and where its next key is kept: only the
+    // services that certificate is for run, and only they may get its next key.
     const env = fromEnvironment(process.env, hookArgs(argv));
-    const services = env && argv.config !== undefined ? findServices(global, env) : global.services;
+    const services = env ? findServices(global, env) : global.services;
+    if (env && services.length === 0) {
+      warnNoService(global, env);
+      return;
+    }
     const { code } = await runAll(
       global,
-      services.length > 0 ? services : global.services,
+      services,
       (s) => ({ kind: 'pre-renew', nextKeyFile: argv['next-key'] ?? s.nextKeyFile ?? env?.nextKey, generate: argv['generate-next-key'] }),
       argv,
     );
