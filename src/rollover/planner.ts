@@ -67,8 +67,11 @@ export function plan(input: PlanInput): Plan {
   }
 
   // 3. Withdraw owned records that no chain in play needs, once the chain in service is safe.
+  // Withdrawals run only after the promotions above succeeded (a failed reload stops the run), so
+  // a retiring chain whose promotion is retried here needs nothing any more.
+  const retried = steps.some((st) => st.kind === 'promote' && st.retry);
   const needed = new Set(
-    [inService, pending, state.next, state.retiring]
+    [inService, pending, state.next, retried ? undefined : state.retiring]
       .filter((c): c is ChainRef => c !== undefined)
       .flatMap((c) => c.records)
       .concat(input.pins)

@@ -8,15 +8,25 @@ import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import type { RunReport } from '../../engine/run.js';
 import type { RunFailure } from '../report.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
-import { isFailure, jsonSink, print, runOne, worst, type CommonArgs } from './run-common.js';
+import { failure, isFailure, jsonSink, print, runOne, worst, type CommonArgs } from './run-common.js';
 
 type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
 
-/** Services from the config or flags, plus every service registered in the state dir by deploy. */
-export function allServices(global: GlobalSettings): ServiceSettings[] {
+/**
+ * Services from the config or flags, plus every service registered in the state dir by deploy.
+ * With `onError`, a registered service whose state cannot be read is handed to it and left out;
+ * without, the error is thrown.
+ */
+export function allServices(global: GlobalSettings, onError?: (id: string, err: unknown) => void): ServiceSettings[] {
   const byId = new Map(global.services.map((s) => [s.id, s]));
   for (const id of listServices(global.stateDir)) {
-    if (!byId.has(id)) byId.set(id, loadService(global.stateDir, id)!.settings);
+    if (byId.has(id)) continue;
+    try {
+      byId.set(id, loadService(global.stateDir, id)!.settings);
+    } catch (err) {
+      if (!onError) throw err;
+      onError(id, err);
+    }
   }
   return [...byId.values()];
 }
@@ -33,10 +43,10 @@ const command: CommandModule<object, Args> = {
   handler: async (argv) => {
     const global = settingsFromArgs(argv, process.env, { needService: false });
     const args = argv as Args & CommonArgs;
-    let services = allServices(global);
-    const deadline = Date.now() + (argv['max-wait'] ?? 3600) * 1000;
     // One failing service neither stops the others nor runs again in this --wait.
     const failures: RunFailure[] = [];
+    let services = allServices(global, (id, err) => failures.push(failure(id, err, args.verbose)));
+    const deadline = Date.now() + (argv['max-wait'] ?? 3600) * 1000;
     // With --json and --wait, one document at the end: what every round did, as of the last round.
     const done = new Map<string, { steps: RunReport['steps']; emitted: string }>();
     let reports: RunReport[] = [];

@@ -41,7 +41,8 @@ export async function runOne(
   }
 }
 
-function failure(service: string, err: unknown, verbose?: boolean): RunFailure {
+/** Prints a service's failure as one line on stderr (the stack with --verbose) and records it. */
+export function failure(service: string, err: unknown, verbose?: boolean): RunFailure {
   if (err instanceof UserError) {
     process.stderr.write(`dane-hook: ${service}: ${err.message}\n`);
     if (verbose && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
