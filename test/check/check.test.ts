@@ -9,17 +9,12 @@ import { join } from 'node:path';
 import { startBind, freePort, type BindServer } from '../support/bind.js';
 import { startUnbound, type UnboundServer } from '../support/unbound.js';
 import { opensslDane, startStartTlsServer, startTlsServer, type TlsServer } from '../support/tls-server.js';
-import { makePki, openssl, renewLeaf, type LeafPaths, type Pki } from '../support/pki.js';
+import { makePki, openssl, renewLeaf, type LeafPaths, type Pki, spkiHash } from '../support/pki.js';
 import { runCli, type CliResult } from '../support/cli.js';
 
 const NAME = '_443._tcp.mx.example.test';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function spkiHash(cert: string): Promise<string> {
-  const pub = await openssl(['x509', '-in', cert, '-noout', '-pubkey']);
-  const der = await openssl(['pkey', '-pubin', '-outform', 'der'], pub);
-  return (await openssl(['dgst', '-sha256', '-r'], der)).toString().split(' ')[0]!;
-}
 async function certHash(cert: string): Promise<string> {
   const der = await openssl(['x509', '-in', cert, '-outform', 'der']);
   return (await openssl(['dgst', '-sha256', '-r'], der)).toString().split(' ')[0]!;

@@ -10,17 +10,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { presentedChain, ProbeError } from '../../src/check/probe.js';
 import { defaultStartTls } from '../../src/check/starttls.js';
-import { makePki, openssl, type LeafPaths, type Pki } from '../support/pki.js';
+import { makePki, openssl, type LeafPaths, type Pki, spkiHash } from '../support/pki.js';
 import { opensslDane, startStartTlsServer, startTlsServer, type Protocol } from '../support/tls-server.js';
 import { freePort } from '../support/bind.js';
 
 const HOST = 'mx.example.test';
 
-async function spkiHash(cert: string): Promise<string> {
-  const pub = await openssl(['x509', '-in', cert, '-noout', '-pubkey']);
-  const der = await openssl(['pkey', '-pubin', '-outform', 'der'], pub);
-  return (await openssl(['dgst', '-sha256', '-r'], der)).toString().split(' ')[0]!;
-}
 
 describe('presentedChain against real TLS peers', () => {
   let dir: string;

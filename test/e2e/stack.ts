@@ -9,7 +9,7 @@ import { startBind, type BindServer } from '../support/bind.js';
 import { startPebble, type Pebble } from '../support/pebble.js';
 import { describeFailures, startProbe, type Probe, type ProbeCheck } from '../support/probe.js';
 import { CLI, runCli, type CliResult } from '../support/cli.js';
-import { openssl } from '../support/pki.js';
+import { openssl, spkiHash } from '../support/pki.js';
 import { startResolver, type Resolver } from './resolver.js';
 import { startServedTls, type ServedTls } from './served.js';
 
@@ -43,12 +43,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** SHA-256 of the SubjectPublicKeyInfo of a certificate (or, with isKey, a private key) file, by openssl. */
-export async function spkiHash(file: string, isKey = false): Promise<string> {
-  const pub = isKey ? await openssl(['pkey', '-in', file, '-pubout']) : await openssl(['x509', '-in', file, '-noout', '-pubkey']);
-  const der = await openssl(['pkey', '-pubin', '-outform', 'der'], pub);
-  return (await openssl(['dgst', '-sha256', '-r'], der)).toString().split(' ')[0]!;
-}
+export { spkiHash } from '../support/pki.js';
 
 /** The same for PEM text (e.g. pebble's intermediate from its management interface). */
 export async function spkiHashOfPem(pem: string): Promise<string> {

@@ -7,14 +7,10 @@ import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBind, freePort, type BindServer } from '../support/bind.js';
-import { makeIntermediate, makePki, renewLeaf, openssl, type Pki } from '../support/pki.js';
+import { makeIntermediate, makePki, renewLeaf, type Pki, spkiHash as spki } from '../support/pki.js';
 import { runCli } from '../support/cli.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function spki(cert: string): Promise<string> {
-  const der = await openssl(['pkey', '-pubin', '-outform', 'der'], await openssl(['x509', '-in', cert, '-noout', '-pubkey']));
-  return (await openssl(['dgst', '-sha256', '-r'], der)).toString().split(' ')[0]!;
-}
 
 describe('review regressions (real named)', () => {
   let bind: BindServer;

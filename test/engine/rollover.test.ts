@@ -9,16 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startBind, type BindServer } from '../support/bind.js';
-import { makeIntermediate, makePki, renewLeaf, openssl, type CaPaths, type LeafPaths, type Pki } from '../support/pki.js';
+import { makeIntermediate, makePki, renewLeaf, openssl, type CaPaths, type LeafPaths, type Pki, spkiHash } from '../support/pki.js';
 import { runCli, CLI } from '../support/cli.js';
 
 const NAME = '_25._tcp.mx.example.test';
 
-async function spkiHash(certOrKey: string, isKey = false): Promise<string> {
-  const pub = isKey ? await openssl(['pkey', '-in', certOrKey, '-pubout']) : await openssl(['x509', '-in', certOrKey, '-noout', '-pubkey']);
-  const der = await openssl(['pkey', '-pubin', '-outform', 'der'], pub);
-  return (await openssl(['dgst', '-sha256', '-r'], der)).toString().split(' ')[0]!;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

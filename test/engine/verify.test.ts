@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../support/bind.js';
-import { makeIntermediate, makePki, renewLeaf, openssl, type Pki } from '../support/pki.js';
+import { makeIntermediate, makePki, renewLeaf, type Pki, spkiHash } from '../support/pki.js';
 import { startTlsServer, type TlsServer } from '../support/tls-server.js';
 import { runCli } from '../support/cli.js';
 
@@ -16,10 +16,6 @@ let pki: Pki;
 let dir: string;
 const servers: TlsServer[] = [];
 
-async function spkiHash(cert: string): Promise<string> {
-  const der = await openssl(['pkey', '-pubin', '-outform', 'der'], await openssl(['x509', '-in', cert, '-noout', '-pubkey']));
-  return (await openssl(['dgst', '-sha256', '-r'], der)).toString().split(' ')[0]!;
-}
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dane-verify-'));

@@ -164,3 +164,10 @@ export async function makePki(dir: string, opts: { kinds?: readonly KeyKind[]; h
 export function renewLeaf(pki: Pki, leaf: LeafPaths, dir: string, opts: { reuseKey?: boolean; issuer?: CaPaths } = {}): Promise<LeafPaths> {
   return makeLeaf(dir, opts.issuer ?? pki.intermediate, pki.root, { kind: leaf.kind, host: leaf.host, key: opts.reuseKey ? leaf.key : undefined });
 }
+
+/** SHA-256 of the SubjectPublicKeyInfo of a certificate (or, with isKey, a private key) file, by the openssl pipeline. */
+export async function spkiHash(file: string, isKey = false): Promise<string> {
+  const pub = isKey ? await openssl(['pkey', '-in', file, '-pubout']) : await openssl(['x509', '-in', file, '-noout', '-pubkey']);
+  const der = await openssl(['pkey', '-pubin', '-outform', 'der'], pub);
+  return (await openssl(['dgst', '-sha256', '-r'], der)).toString().split(' ')[0]!;
+}
