@@ -1,6 +1,9 @@
 // Bundles the CLI into one ESM file: one file to read at start-up is what keeps cold start near
 // the openssl pipeline's (see bench/). Type checking is tsc's job; this only packs.
 import { build } from 'esbuild';
+import { chmodSync, readFileSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 await build({
   entryPoints: { 'dane-hook': 'src/cli/main.ts' },
@@ -20,5 +23,8 @@ await build({
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
+  // The bundle has no package.json beside it: the version is written in.
+  define: { __DANE_HOOK_VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
 });
+chmodSync('dist/dane-hook.mjs', 0o755);

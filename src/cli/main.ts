@@ -3,6 +3,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import { Exit, UserError } from '../errors.js';
 
+// Set by scripts/bundle.mjs; the tsc build (tests) falls back to 'dev'.
+declare const __DANE_HOOK_VERSION__: string | undefined;
+const VERSION = typeof __DANE_HOOK_VERSION__ === 'string' ? __DANE_HOOK_VERSION__ : 'dev';
+
 interface Entry {
   describe: string;
   load: () => Promise<CommandModule<any, any>>;
@@ -45,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('verbose', { type: 'boolean', describe: 'Show stack traces and debug output', global: true })
     .help()
     .alias('help', 'h')
-    .version()
+    .version(VERSION)
     .epilogue('Exit codes: 0 ok, 2 bad input, 3 DNS failure, 4 unsafe deploy, 5 not ready, 6 locked, 7 needs --force, 8 service not verified; check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See README.md.')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
