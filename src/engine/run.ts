@@ -1,27 +1,24 @@
 // One run of dane-hook for one service: lock, load state, observe DNS, fold in what the hook was
 // called for, plan, check the plan, then apply it step by step, saving state before each change
 // leaves the machine, so a crash at any point is followed by a rerun that converges.
-import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { Exit, UserError } from '../errors.js';
+import { Exit } from '../errors.js';
 import type { CertFiles } from '../acme/types.js';
 import type { ServiceSettings } from '../config/types.js';
-import type { NameObservation, RecordChange } from '../dns/types.js';
-import { recordKey, recordText } from '../tlsa/record.js';
+import type { NameObservation } from '../dns/types.js';
+import { recordKey } from '../tlsa/record.js';
 import { announceNextKey, deploy, emptyState } from '../rollover/events.js';
 import { chainReady, plan as makePlan } from '../rollover/planner.js';
 import { updateSeen } from '../rollover/seen.js';
 import { unsafeWithdrawals } from '../rollover/safety.js';
-import type { ChainRef, Plan, Presence, RolloverState, Step } from '../rollover/types.js';
+import type { Plan, Presence, RolloverState, Step } from '../rollover/types.js';
 import { acquireLock } from '../state/lock.js';
-import { loadService, lockPath, saveService, serviceDir, type ServiceFile } from '../state/store.js';
+import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
 import { loadDeployedChain, nextKeyRef, pinRecords, storeChain } from './chain.js';
-import { dnsContext, observe, type DnsContext } from './dns-context.js';
-import { reload, writeActivateDir } from './activate.js';
-import { generateKeyLike } from './keygen.js';
-import { parseEndpoint, presentedChain } from '../check/probe.js';
-import { defaultStartTls } from '../check/starttls.js';
+import { dnsContext, observe } from './dns-context.js';
+import { reload } from './activate.js';
+import { execute } from './execute.js';
+import { keyInUse, resolveNextKey } from './next-key.js';
 
 export type Trigger =
   | { kind: 'deploy'; files: CertFiles }
@@ -66,10 +63,6 @@ function forgetWithdrawn(state: RolloverState, presence: Record<string, Presence
   const gone = (name: string, key: string) => presence[name]?.complete === true && !presence[name]!.anywhere.has(key);
   const owned = state.owned.filter((o) => wanted.has(recordKey(o.record)) || !gone(o.name, recordKey(o.record)));
   return owned.length === state.owned.length ? state : { ...state, owned };
-}
-
-function keyInUse(state: RolloverState, key: ChainRef): boolean {
-  return [state.inService, state.pending].some((c) => c !== undefined && key.records.every((r) => c.records.some((x) => recordKey(x) === recordKey(r))));
 }
 
 function wantedKeys(state: RolloverState, pins: { data: string }[]): Set<string> {
@@ -204,114 +197,6 @@ function observationErrors(observations: NameObservation[]): string[] {
   const failed = new Map<string, string>();
   for (const o of observations) for (const a of o.answers) if (a.status === 'error') failed.set(a.server, a.error ?? 'no answer');
   return [...failed].map(([server, error]) => `authoritative server ${server} did not answer (${error}); records are not counted as served there`);
-}
-
-function resolveNextKey(stateDir: string, file: ServiceFile, settings: ServiceSettings, trigger: Trigger, dryRun?: boolean): string | undefined {
-  const given = trigger.kind === 'pre-renew' ? trigger.nextKeyFile : trigger.kind === 'deploy' ? trigger.files.nextKey : undefined;
-  const path = given ?? settings.nextKeyFile;
-  if (trigger.kind === 'pre-renew' && trigger.generate) {
-    const out = path ?? join(serviceDir(stateDir, settings.id), 'next-key.pem');
-    // A key already used by the chain in service is no longer a next key: make a fresh one.
-    const used = existsSync(out) && statSync(out).size > 1 && keyInUse(file.rollover, nextKeyRef(out, settings).ref);
-    if ((!existsSync(out) || used) && !dryRun) {
-      const current = file.rollover.inService ? file.chains[file.rollover.inService.id] : undefined;
-      if (!current) throw new UserError(`--generate-next-key needs a certificate in service to copy the key type from: run deploy first`);
-      generateKeyLike(join(current.dir, 'privkey.pem'), out);
-    }
-    return out;
-  }
-  // Without a next key, pre-renew does what advance does (certbot's pre-hook knows no key).
-  if (trigger.kind === 'pre-renew' && path === undefined) return file.nextKeyFile;
-  if (path !== undefined && !existsSync(path) && trigger.kind === 'pre-renew') throw new UserError(`next key ${path} does not exist`);
-  return path;
-}
-
-function byZone(ctx: DnsContext, changes: RecordChange[]): Map<string, RecordChange[]> {
-  const out = new Map<string, RecordChange[]>();
-  for (const c of changes) {
-    const zone = ctx.zoneOf[c.name] ?? '';
-    out.set(zone, [...(out.get(zone) ?? []), c]);
-  }
-  return out;
-}
-
-async function applyChanges(ctx: DnsContext, changes: RecordChange[]): Promise<void> {
-  for (const [zone, list] of byZone(ctx, changes)) await ctx.backend.apply(list, { zone });
-}
-
-/**
- * Applies steps in plan order: publishes, then the promotion, then withdrawals. Returns why the
- * withdrawals were held, if they were.
- */
-async function execute(stateDir: string, file: ServiceFile, settings: ServiceSettings, ctx: DnsContext, steps: Step[], now: number): Promise<string | undefined> {
-  const adds: RecordChange[] = [];
-  const dels: RecordChange[] = [];
-  let promote: Extract<Step, { kind: 'promote' }> | undefined;
-  for (const s of steps) {
-    if (s.kind === 'publish') adds.push({ op: 'add', name: s.name, ttl: s.ttl, record: s.record });
-    else if (s.kind === 'withdraw') dels.push({ op: 'delete', name: s.name, ttl: settings.ttl, record: s.record });
-    else promote = s;
-  }
-  if (adds.length > 0) {
-    // Owned before sent: a crash after the update leaves a record we know we may withdraw.
-    const known = new Set(file.rollover.owned.map((o) => `${o.name} ${recordKey(o.record)}`));
-    const owned = adds.filter((c) => !known.has(`${c.name} ${recordKey(c.record)}`)).map((c) => ({ name: c.name, record: c.record, ttl: c.ttl, addedAt: now }));
-    file.rollover = { ...file.rollover, owned: [...file.rollover.owned, ...owned] };
-    saveService(stateDir, file);
-    await applyChanges(ctx, adds);
-    file.history.push({ at: now, what: `published ${adds.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ')}` });
-    saveService(stateDir, file);
-  }
-  if (promote) {
-    const chain = file.chains[promote.chainId];
-    if (settings.activateDir && !chain) throw new UserError(`state for ${settings.id} names chain ${promote.chainId.slice(0, 12)} but has no files for it; redeploy`);
-    if (!promote.retry) {
-      // Saved before the swap: until the reload is known to have worked, both chains may be
-      // presented, so the previous chain's records stay (a crash or failed reload converges).
-      file.rollover = { ...file.rollover, inService: file.rollover.pending, pending: undefined, retiring: settings.activateDir ? file.rollover.inService : undefined };
-      saveService(stateDir, file);
-    }
-    if (settings.activateDir) {
-      writeActivateDir(chain!.dir, settings.activateDir);
-      if (settings.reload) await reload(settings.reload);
-    }
-    file.rollover = { ...file.rollover, retiring: undefined };
-    file.history.push({ at: now, what: `${promote.retry ? 're-' : ''}promoted ${promote.chainId.slice(0, 12)}${promote.immediate ? ' (first deploy, no wait)' : ''}` });
-    saveService(stateDir, file);
-  }
-  if (dels.length > 0 && settings.connect) {
-    // Withdraw only once the service shows the chain in service (a failed reload keeps the old one).
-    const problem = await verifyPresented(settings, file.rollover.inService?.id);
-    if (problem) {
-      file.history.push({ at: now, what: `withdrawal held: ${problem}` });
-      return problem;
-    }
-  }
-  if (dels.length > 0) {
-    await applyChanges(ctx, dels);
-    if (ctx.backend.applies || !ctx.verified) {
-      const gone = new Set(dels.map((c) => `${c.name} ${recordKey(c.record)}`));
-      file.rollover = { ...file.rollover, owned: file.rollover.owned.filter((o) => !gone.has(`${o.name} ${recordKey(o.record)}`)) };
-    }
-    file.history.push({ at: now, what: `withdrew ${dels.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ')}` });
-    saveService(stateDir, file);
-  }
-  return undefined;
-}
-
-/** Undefined when the live endpoint presents the chain in service; else what is wrong. */
-async function verifyPresented(settings: ServiceSettings, chainId: string | undefined): Promise<string | undefined> {
-  const connect = settings.connect!;
-  const starttls = settings.starttls ?? defaultStartTls(parseEndpoint(connect).port);
-  let presented: Buffer[];
-  try {
-    presented = await presentedChain(connect, starttls, { timeoutMs: 10_000 });
-  } catch (err) {
-    return `could not read the chain ${connect} presents (${(err as Error).message}); stale records stay until it can be checked`;
-  }
-  const leaf = presented[0] ? createHash('sha256').update(presented[0]).digest('hex') : '';
-  if (leaf !== chainId) return `${connect} still presents another certificate than the one in service (did the reload fail?); stale records stay`;
-  return undefined;
 }
 
 /** How soon to look again while a record is not yet served everywhere: about a TTL, 1 s to 60 s. */

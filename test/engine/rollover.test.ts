@@ -4,12 +4,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readlink, rm, writeFile, chmod } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startBind, type BindServer } from '../support/bind.js';
-import { makeIntermediate, makePki, renewLeaf, openssl, type CaPaths, type LeafPaths, type Pki, spkiHash } from '../support/pki.js';
+import { makeIntermediate, makePki, renewLeaf, type CaPaths, type LeafPaths, type Pki, spkiHash } from '../support/pki.js';
 import { runCli, CLI } from '../support/cli.js';
 
 const NAME = '_25._tcp.mx.example.test';
