@@ -1,9 +1,11 @@
 // Bundles the CLI into one ESM file: one file to read at start-up is what keeps cold start near
 // the openssl pipeline's (see bench/). Type checking is tsc's job; this only packs.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+// Chunk names carry content hashes: start clean so no stale chunk is shipped.
+rmSync('dist', { recursive: true, force: true });
 
 await build({
   entryPoints: { 'dane-hook': 'src/cli/main.ts' },
