@@ -14,7 +14,8 @@ export interface ServiceArgs {
   'tlsa-name'?: string[];
   records?: string[];
   ttl?: string;
-  dns?: 'emit' | 'nsupdate';
+  dns?: 'emit' | 'nsupdate' | 'exec';
+  exec?: string;
   server?: string;
   'tsig-key'?: string;
   zone?: string;
@@ -60,7 +61,8 @@ export function addServiceOptions<T>(y: Argv<T>): Argv<T & ServiceArgs> {
     .option('extra-ca', { type: 'string', coerce: list, group: G.settings, describe: 'PEM file of extra CA certificates for 2 x x records (repeatable)' })
     .option('connect', { type: 'string', coerce: one, group: G.settings, describe: 'Live endpoint HOST:PORT to verify (default: from the TLSA name)' })
     .option('starttls', { type: 'string', choices: ['smtp', 'imap', 'pop3', 'ftp', 'xmpp', 'none'], group: G.settings, describe: 'STARTTLS protocol for --connect' })
-    .option('dns', { type: 'string', choices: ['emit', 'nsupdate'], group: G.dns, describe: 'Backend: print the changes, or apply them with nsupdate' })
+    .option('dns', { type: 'string', choices: ['emit', 'nsupdate', 'exec'], group: G.dns, describe: 'Backend: print the changes, apply them with nsupdate, or run --exec CMD per change' })
+    .option('exec', { type: 'string', coerce: one, group: G.dns, describe: 'Command run once per record change (env TLSA_OPERATION=publish|delete, TLSA_NAME, TLSA_USAGE, ...; exit 0 done, 1 nothing to do)' })
     .option('server', { type: 'string', coerce: one, group: G.dns, describe: 'Server that takes updates, HOST[:PORT]' })
     .option('tsig-key', { type: 'string', coerce: one, group: G.dns, describe: 'TSIG key file as written by tsig-keygen' })
     .option('zone', { type: 'string', coerce: one, group: G.dns, describe: 'The zone (default: found by SOA lookup)' })
@@ -130,7 +132,7 @@ function flagInput(a: Partial<ServiceArgs>): FlagInput {
     ]),
     dns: pick([
       ['backend', a.dns], ['server', a.server], ['tsigKey', a['tsig-key']], ['zone', a.zone],
-      ['authServers', a['auth-server']], ['emitFormat', a['emit-format']],
+      ['authServers', a['auth-server']], ['emitFormat', a['emit-format']], ['command', a.exec],
     ]),
   };
 }

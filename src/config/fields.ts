@@ -11,9 +11,9 @@ import { attempt, checkKeys, fail, isObject, type Ctx } from './context.js';
 import type { BackendName, CertSource, EmitFormat, ServiceSettings } from './types.js';
 
 export const SERVICE_KEYS = ['id', 'lineage', 'cert', 'chain', 'fullchain', 'key', 'tlsaNames', 'records', 'ttl', 'activateDir', 'reload', 'nextKey', 'extraCa', 'connect', 'starttls', 'dns'] as const;
-export const DNS_KEYS = ['backend', 'server', 'tsigKey', 'zone', 'authServers', 'emitFormat'] as const;
+export const DNS_KEYS = ['backend', 'server', 'tsigKey', 'zone', 'authServers', 'emitFormat', 'command'] as const;
 export const DEFAULTS_KEYS = ['ttl', 'records', 'extraCa'] as const;
-const BACKENDS: BackendName[] = ['emit', 'nsupdate'];
+const BACKENDS: BackendName[] = ['emit', 'nsupdate', 'exec'];
 const EMIT_FORMATS: EmitFormat[] = ['nsupdate', 'zone', 'json'];
 export const STARTTLS = ['smtp', 'imap', 'pop3', 'ftp', 'xmpp', 'none'] as const;
 /** File-name safe: the id names the state file. */
@@ -26,6 +26,7 @@ export interface DnsFields {
   zone?: string;
   authServers?: ServerAddress[];
   emitFormat?: EmitFormat;
+  command?: string;
 }
 
 export type ServiceFields = Partial<Omit<ServiceSettings, 'dns' | 'source'>> & {
@@ -84,6 +85,8 @@ export function readDns(ctx: Ctx, raw: unknown, path: string): DnsFields {
     backend: readEnum(ctx, raw, 'backend', path, BACKENDS),
     emitFormat: readEnum(ctx, raw, 'emitFormat', path, EMIT_FORMATS),
   };
+  const command = readString(ctx, raw, 'command', path);
+  if (command !== undefined) out.command = command;
   const server = readString(ctx, raw, 'server', path);
   if (server !== undefined) out.server = attempt(ctx, () => parseServer(server), at(path, 'server'));
   const key = readPath(ctx, raw, 'tsigKey', path);

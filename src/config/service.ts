@@ -21,11 +21,12 @@ export function deriveId(tlsaNames: readonly string[] | undefined): string | und
 
 /** nsupdate when an update server or key is given, else emit (print the plan for a person to apply). */
 export function completeDns(d: DnsFields): DnsSettings {
-  const backend = d.backend ?? (d.server !== undefined || d.tsigKeyFile !== undefined ? 'nsupdate' : 'emit');
+  const backend = d.backend ?? (d.command !== undefined ? 'exec' : d.server !== undefined || d.tsigKeyFile !== undefined ? 'nsupdate' : 'emit');
   const dns: DnsSettings = { backend, authServers: d.authServers ?? [], emitFormat: d.emitFormat ?? 'nsupdate' };
   if (d.server) dns.server = d.server;
   if (d.tsigKeyFile) dns.tsigKeyFile = d.tsigKeyFile;
   if (d.zone) dns.zone = d.zone;
+  if (d.command) dns.command = d.command;
   return dns;
 }
 
@@ -60,6 +61,7 @@ export function completeService(ctx: Ctx, path: string, f: ServiceFields, d: Dns
   if (src.lineage === undefined && (src.cert !== undefined || src.fullchain !== undefined) !== (src.key !== undefined)) {
     fail(ctx, where(src.key === undefined ? 'key' : 'cert'), `is missing: ${src.key === undefined ? 'a certificate needs its key' : 'a key needs its cert or fullchain'}`);
   }
+  if (dns.backend === 'exec' && dns.command === undefined) fail(ctx, where('dns.command'), 'is missing: the exec backend runs this command per record change (flag --exec)');
   if (dns.backend === 'nsupdate' && dns.tsigKeyFile === undefined) {
     warn(ctx, where('dns.tsigKey'), 'is not set: nsupdate will send unsigned updates (fine only for an IP-restricted server)');
   }

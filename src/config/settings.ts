@@ -61,7 +61,7 @@ export const FLAG_OF: Record<string, string> = {
   tlsaNames: '--tlsa-name', records: '--records', ttl: '--ttl', activateDir: '--activate-dir', reload: '--reload',
   nextKey: '--next-key', extraCa: '--extra-ca', connect: '--connect', starttls: '--starttls', lineage: '--lineage',
   cert: '--cert', chain: '--chain', fullchain: '--fullchain', key: '--key', id: '--id', backend: '--dns',
-  server: '--server', tsigKey: '--tsig-key', zone: '--zone', authServers: '--auth-server', emitFormat: '--emit-format',
+  server: '--server', tsigKey: '--tsig-key', command: '--exec', zone: '--zone', authServers: '--auth-server', emitFormat: '--emit-format',
   stateDir: '--state-dir',
 };
 

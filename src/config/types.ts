@@ -2,7 +2,7 @@
 import type { ServerAddress } from '../dns/types.js';
 import type { TlsaParams } from '../tlsa/record.js';
 
-export type BackendName = 'emit' | 'nsupdate';
+export type BackendName = 'emit' | 'nsupdate' | 'exec';
 export type EmitFormat = 'nsupdate' | 'zone' | 'json';
 
 export interface DnsSettings {
@@ -16,6 +16,8 @@ export interface DnsSettings {
   /** Servers asked whether a record is published; default: the zone's NS set. */
   authServers: ServerAddress[];
   emitFormat: EmitFormat;
+  /** exec backend: the command run once per single-record change (split into words, no shell). */
+  command?: string;
 }
 
 /** Where a service's certificate files are on disk (the ACME client's output). */

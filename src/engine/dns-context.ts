@@ -7,6 +7,7 @@ import { discoverZone, resolveNameServers } from '../dns/zone.js';
 import { observeTlsa } from '../dns/observer.js';
 import { emitBackend } from '../dns/emit.js';
 import { nsupdateBackend } from '../dns/nsupdate.js';
+import { execBackend } from '../dns/exec.js';
 import { formatServer } from '../dns/address.js';
 import { recordKey } from '../tlsa/record.js';
 import type { OwnedRecord, Presence } from '../rollover/types.js';
@@ -35,10 +36,13 @@ export async function dnsContext(settings: ServiceSettings, out?: { write(s: str
   const backend: Backend =
     d.backend === 'nsupdate'
       ? nsupdateBackend({ server: required(d.server, '--server (where nsupdate sends updates)'), tsigKeyFile: d.tsigKeyFile })
-      : emitBackend({ format: d.emitFormat, server: d.server, ...(out ? { out } : {}) });
+      : d.backend === 'exec'
+        ? execBackend({ command: required(d.command, '--exec CMD (config dns.command)') })
+        : emitBackend({ format: d.emitFormat, server: d.server, ...(out ? { out } : {}) });
   const asked = d.server ?? d.authServers[0];
   if (!asked) {
-    if (d.backend !== 'emit') throw new UserError('no DNS server given: use --server or --auth-server');
+    // Only the emit backend can work blind: anything that changes DNS must be checked.
+    if (d.backend !== 'emit') throw new UserError(`the ${d.backend} backend needs a server to check publication at: give --auth-server (or --server)`);
     const zone = d.zone ?? '';
     warnings.push('no --server or --auth-server: publication cannot be checked; emitted changes are taken as applied when printed');
     return { zoneOf: Object.fromEntries(names.map((n) => [n, zone])), negativeTtl: settings.ttl, serversOf: {}, authServers: [], verified: false, backend, warnings };
@@ -75,7 +79,7 @@ export async function dnsContext(settings: ServiceSettings, out?: { write(s: str
 }
 
 function required<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new UserError(`the nsupdate backend needs ${what}`);
+  if (v === undefined) throw new UserError(`this DNS backend needs ${what}`);
   return v;
 }
 
