@@ -35,11 +35,11 @@ function field<T extends number>(what: string, raw: string | number, names: Reco
   if (/^\d+$/.test(s)) {
     const n = Number(s);
     if (n <= max) return n as T;
-    throw new UserError(`${what} '${s}' is out of range: use 0-${max} or ${Object.keys(names).filter((k) => !k.startsWith('SHA2') || k.includes('-')).join('/')}`);
+    throw new UserError(`${what} '${s}' is out of range: use 0-${max} or ${Object.keys(names).filter((k) => !/^SHA\d+$/.test(k)).join('/')}`);
   }
   const hit = names[s.toUpperCase()];
   if (hit !== undefined) return hit;
-  throw new UserError(`${what} '${s}' is not valid: use 0-${max} or ${Object.keys(names).filter((k) => !/^SHA\d/.test(k)).join('/')}`);
+  throw new UserError(`${what} '${s}' is not valid: use 0-${max} or ${Object.keys(names).filter((k) => !/^SHA\d+$/.test(k)).join('/')}`);
 }
 
 export const parseUsage = (raw: string | number): Usage => field('usage', raw, USAGES, 3);
