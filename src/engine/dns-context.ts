@@ -62,7 +62,12 @@ export async function dnsContext(settings: ServiceSettings, out?: { write(s: str
     // Given servers are asked for every zone; otherwise each zone's own NS set.
     let servers = d.authServers;
     if (servers.length === 0) {
-      servers = dedupe(await resolveNameServers(z, asked, asked.port));
+      try {
+        servers = dedupe(await resolveNameServers(z, asked, asked.port));
+      } catch (err) {
+        warnings.push(`${(err as Error).message}`);
+        servers = [];
+      }
       if (servers.length === 0) {
         servers = [asked];
         warnings.push(`the NS names of ${z.zone} did not resolve; checking ${formatServer(asked)} only`);
