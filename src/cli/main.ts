@@ -64,6 +64,12 @@ export async function main(argv: string[]): Promise<number> {
     await cli.parseAsync();
     return Number(process.exitCode ?? 0);
   } catch (err) {
+    // A monitoring system reads the plugin's stdout: `check` always says something there.
+    if (wanted === 'check') {
+      process.stdout.write(`DANE UNKNOWN - ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+      // Bad options are UNKNOWN (3) for a monitoring plugin, not the other commands' 2.
+      if (err instanceof UserError) return report(new UserError(err.message, { exitCode: 3 }), verbose);
+    }
     return report(err, verbose);
   }
 }

@@ -3,6 +3,7 @@
 import type { RunReport } from '../engine/run.js';
 import type { Step } from '../rollover/types.js';
 import { recordText } from '../tlsa/record.js';
+import { Exit } from '../errors.js';
 
 export const REPORT_VERSION = 1;
 
@@ -53,7 +54,7 @@ export function reportText(r: RunReport, opts: { quiet?: boolean; now: number })
   const err = r.warnings.map((w) => `dane-hook: warning: ${r.service}: ${w}`);
   if (opts.quiet) return { out, err };
   const verb = r.applied ? '' : '(dry run) would ';
-  if (r.steps.length === 0) out.push(`${r.service}: nothing to do`);
+  if (r.steps.length === 0) out.push(`${r.service}: ${r.exitCode === Exit.UNSAFE_PLAN ? "nothing done: withdrawals held (they need --force)" : r.held.length > 0 ? "nothing done: withdrawals held" : "nothing to do"}`);
   for (const s of r.steps) out.push(`${r.service}: ${verb}${stepText(s)}`);
   for (const h of r.held) out.push(`${r.service}: withdrawal held: ${h}`);
   // A chain promoted in this run no longer waits, whatever the plan saw before the promotion.

@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { checkFile } from '../acme/files.js';
 import { parseServer } from '../dns/address.js';
+import { checkTsigKeyFile } from '../dns/tsig.js';
 import type { ServerAddress } from '../dns/types.js';
 import { checkName, checkTtl, parseOwner } from '../tlsa/name.js';
 import { paramsText, parseParams, type TlsaParams } from '../tlsa/record.js';
@@ -91,7 +92,7 @@ export function readDns(ctx: Ctx, raw: unknown, path: string): DnsFields {
   if (server !== undefined) out.server = attempt(ctx, () => parseServer(server), at(path, 'server'));
   const key = readPath(ctx, raw, 'tsigKey', path);
   // Checked for existence only: the key is a secret and is never read here.
-  if (key !== undefined) out.tsigKeyFile = attempt(ctx, () => checkFile(ctx.where(at(path, 'tsigKey')), key));
+  if (key !== undefined) out.tsigKeyFile = attempt(ctx, () => checkTsigKeyFile(checkFile(ctx.where(at(path, 'tsigKey')), key), ctx.where(at(path, 'tsigKey'))));
   const zone = readString(ctx, raw, 'zone', path);
   if (zone !== undefined) out.zone = attempt(ctx, () => checkName(zone, ctx.where(at(path, 'zone'))));
   const auth = readList(ctx, raw, 'authServers', path, '"ns1.example.com", "192.0.2.1:53"');

@@ -133,7 +133,8 @@ export function buildSettings(opts: BuildOptions): ConfigResult {
   const errors = ctxs.flatMap((c) => c.errors);
   const warnings = ctxs.flatMap((c) => c.warnings);
   if (errors.length > 0) return { errors, warnings };
-  return { config: { stateDir: stateDir ?? DEFAULT_STATE_DIR, services, warnings }, errors, warnings };
+  const dnsFlags = prune({ ...fDns }) as GlobalSettings['dnsFlags'];
+  return { config: { stateDir: stateDir ?? DEFAULT_STATE_DIR, services, warnings, dnsFlags }, errors, warnings };
 }
 
 function readConfig(ctx: Ctx, raw: unknown): { stateDir?: string; defaults: Defaults; entries: Entry[] } {

@@ -56,6 +56,8 @@ export interface GlobalSettings {
   stateDir: string;
   services: ServiceSettings[];
   warnings: string[];
+  /** DNS settings given as flags: they also apply to services known only from the state dir. */
+  dnsFlags?: Partial<DnsSettings>;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/dane-hook/config.json';

@@ -27,6 +27,8 @@ export interface DnsContext {
   warnings: string[];
 }
 
+export const UNVERIFIED = 'no --server or --auth-server: publication cannot be checked';
+
 const inZone = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
 
 /** `names`: every name to observe, the configured ones and any where owned records remain. */
@@ -44,7 +46,7 @@ export async function dnsContext(settings: ServiceSettings, out?: { write(s: str
     // Only the emit backend can work blind: anything that changes DNS must be checked.
     if (d.backend !== 'emit') throw new UserError(`the ${d.backend} backend needs a server to check publication at: give --auth-server (or --server)`);
     const zone = d.zone ?? '';
-    warnings.push('no --server or --auth-server: publication cannot be checked; emitted changes are taken as applied when printed');
+    warnings.push(`${UNVERIFIED}; emitted changes are taken as applied when printed`);
     return { zoneOf: Object.fromEntries(names.map((n) => [n, zone])), negativeTtl: settings.ttl, serversOf: {}, authServers: [], verified: false, backend, warnings };
   }
   const infos = new Map<string, ZoneInfo>();

@@ -15,7 +15,7 @@ import type { Plan, Presence, RolloverState, Step } from '../rollover/types.js';
 import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
 import { loadDeployedChain, nextKeyRef, pinRecords, storeChain } from './chain.js';
-import { dnsContext, observe } from './dns-context.js';
+import { UNVERIFIED, dnsContext, observe } from './dns-context.js';
 import { reload } from './activate.js';
 import { execute } from './execute.js';
 import { keyInUse, resolveNextKey } from './next-key.js';
@@ -97,7 +97,8 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   // Names that left the config still hold records of ours: observe them too, to withdraw them.
   const names = [...new Set([...settings.tlsaNames, ...file.rollover.owned.map((o) => o.name)])];
   const ctx = await dnsContext(settings, opts.out, names);
-  warnings.push(...ctx.warnings);
+  // Unverifiable emit is said when something is emitted, not on every quiet timer run.
+  warnings.push(...ctx.warnings.filter((w) => ctx.verified || !w.startsWith(UNVERIFIED)));
   const { presence, observations } = await observe(ctx, names, file.rollover.owned);
   warnings.push(...observationErrors(observations));
   const now = clock();
@@ -147,6 +148,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
     plan.held.push(holdWithdrawals);
   }
 
+  if (!ctx.verified && plan.steps.some((st) => st.kind !== 'promote')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
   const report: RunReport = {
     service: settings.id,
     trigger: trigger.kind,
@@ -170,6 +172,8 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   // Direct mode: the client installed the files; --reload makes the service read them.
   if (deployedNew && !settings.activateDir && settings.reload) await reload(settings.reload);
   if (held) {
+    // The withdrawals did not happen: the report must not list them as done.
+    report.steps = report.steps.filter((st) => st.kind !== 'withdraw');
     report.held.push(held);
     report.warnings.push(held);
     report.exitCode = Math.max(report.exitCode, Exit.NOT_VERIFIED);

@@ -44,6 +44,12 @@ interface ChainStatus {
   ready: boolean;
 }
 
+/** What waits, and until when, for a chain that is not yet matched by a ready record. */
+function waiting(chain: ChainRef | undefined, ready: boolean | undefined, what: string, at: number | undefined): string[] {
+  if (!chain || ready !== false) return [];
+  return [`wait, then ${what} ${chain.id.slice(0, 16)}${at ? ` at ${new Date(at).toISOString()} (dane-hook advance)` : ' once its records are served everywhere'}`];
+}
+
 const iso = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 export async function serviceStatus(stateDir: string, settings: ServiceSettings, opts: { offline?: boolean; now?: number }): Promise<ServiceStatus> {
@@ -90,7 +96,7 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
       return {
         record: v.text,
         owner: owned ? 'dane-hook' : 'other',
-        servedBy: opts.offline ? undefined : `${counts[name]?.get(k) ?? 0}/${servers}`,
+        servedBy: opts.offline || servers === 0 ? undefined : `${counts[name]?.get(k) ?? 0}/${servers}`,
         readySince: iso(seen?.since),
         readyAt: iso(seen?.readyAt),
         ready: v.rec ? isReady(state, name, v.rec, now) : false,
@@ -106,7 +112,11 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
     pending: chain(state.pending, p.readiness.pending),
     next: chain(state.next, p.readiness.next),
     names,
-    nextSteps: p.steps.map(stepText).concat(p.held.map((h) => `withdrawal held: ${h}`)),
+    nextSteps: p.steps
+      .map(stepText)
+      .concat(p.held.map((h) => `withdrawal held: ${h}`))
+      .concat(waiting(state.pending, p.readiness.pending, 'promote the pending chain', p.nextAt))
+      .concat(waiting(state.next, p.readiness.next, "use the next key (its record is not ready: pre-renew exits 5 until then)", p.nextAt)),
     nextAt: iso(p.nextAt),
     observed: !opts.offline,
     warnings,

@@ -2,7 +2,8 @@
 // are ready, withdraws stale records, and says when it next has work. --wait keeps going until
 // nothing waits, showing progress on a terminal.
 import type { CommandModule } from 'yargs';
-import { Exit } from '../../errors.js';
+import { existsSync } from 'node:fs';
+import { Exit, UserError } from '../../errors.js';
 import { listServices, loadService } from '../../state/store.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import type { RunReport } from '../../engine/run.js';
@@ -19,16 +20,28 @@ type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
  */
 export function allServices(global: GlobalSettings, onError?: (id: string, err: unknown) => void): ServiceSettings[] {
   const byId = new Map(global.services.map((s) => [s.id, s]));
+  if (byId.size === 0 && !existsSync(global.stateDir)) {
+    throw new UserError(`state dir ${global.stateDir} does not exist and no config names a service: check --state-dir (deploy creates it)`);
+  }
   for (const id of listServices(global.stateDir)) {
     if (byId.has(id)) continue;
     try {
-      byId.set(id, loadService(global.stateDir, id)!.settings);
+      byId.set(id, withDnsFlags(loadService(global.stateDir, id)!.settings, global.dnsFlags));
     } catch (err) {
       if (!onError) throw err;
       onError(id, err);
     }
   }
   return [...byId.values()];
+}
+
+/** DNS flags given now win over the settings a service was registered with (as they do over a config). */
+function withDnsFlags(s: ServiceSettings, flags: GlobalSettings['dnsFlags']): ServiceSettings {
+  if (!flags || Object.keys(flags).length === 0) return s;
+  const dns = { ...s.dns, ...flags };
+  // As for a config: a command means exec, a server or key means nsupdate, unless --dns says.
+  if (!flags.backend) dns.backend = flags.command ? 'exec' : flags.server || flags.tsigKeyFile ? 'nsupdate' : s.dns.backend;
+  return { ...s, dns };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

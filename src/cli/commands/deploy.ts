@@ -2,7 +2,7 @@
 // deploy_cert, lego --renew-hook) or by hand.
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../errors.js';
-import { resolveCertFiles } from '../../acme/index.js';
+import { fromEnvironment, fromFlags, resolveCertFiles } from '../../acme/index.js';
 import { ignoredHookVerb } from '../../acme/dehydrated.js';
 import { findServices } from '../../config/index.js';
 import { addServiceOptions, hookArgs, settingsFromArgs, sourceFromArgs, type ServiceArgs } from '../service-options.js';
@@ -20,6 +20,16 @@ const command: CommandModule<object, ServiceArgs> = {
     // dehydrated calls one hook for every event; only deploy_cert concerns us.
     if (ignoredHookVerb(args) !== undefined) return;
     const global = settingsFromArgs(argv);
+    if (fromFlags(sourceFromArgs(argv)) === undefined && fromEnvironment(process.env, args) === undefined) {
+      // By hand, no files named and no hook environment: each service re-reads the files its
+      // settings name (config lineage/cert/key), so `deploy --config C [--id ID]` just works.
+      const own = global.services.filter((s) => (argv.id === undefined || s.id === argv.id) && fromFlags(s.source) !== undefined);
+      if (own.length > 0) {
+        const { code } = await runAll(global, own, (s) => ({ kind: 'deploy', files: fromFlags(s.source)! }), argv);
+        process.exitCode = code;
+        return;
+      }
+    }
     const files = resolveCertFiles(sourceFromArgs(argv), process.env, args);
     if (files.pending) throw new UserError('deploy was called before a certificate was issued (acme.sh --pre-hook environment): use dane-hook pre-renew there');
     // Files named by flags are the user's choice for the only service. A hook runs for every
