@@ -24,14 +24,15 @@ export interface EmitOptions {
 
 /** The text emit prints for these changes (pure). Empty changes give empty text, or [] in JSON. */
 export function renderChanges(changes: RecordChange[], format: EmitFormat, options: { zone: string; server?: ServerAddress }): string {
-  const zone = checkName(options.zone, 'zone');
+  // '' = zone not known (emit with no server to ask): names are checked, the zone line left out.
+  const zone = options.zone === '' ? undefined : checkName(options.zone, 'zone');
   const checked = checkChanges(changes, zone);
   if (format === 'json') {
     const list = checked.map((c) => ({ op: c.op, name: c.name, ttl: c.ttl, ...c.record }));
     return `${JSON.stringify(list, null, 2)}\n`;
   }
   if (checked.length === 0) return '';
-  if (format === 'nsupdate') return renderNsupdateScript(checked, { zone, server: options.server });
+  if (format === 'nsupdate') return renderNsupdateScript(checked, { zone: zone ?? '', server: options.server });
   return checked
     .map((c) => {
       const line = `${c.name} ${c.ttl} IN TLSA ${recordText(c.record)}`;

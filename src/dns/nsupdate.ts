@@ -28,7 +28,8 @@ const SERVER_HOST = /^[A-Za-z0-9.:_-]+$/;
 
 /** The nsupdate script for the changes: `server`, `zone`, one `update` line per change, `send`. */
 export function renderNsupdateScript(changes: RecordChange[], options: { server?: ServerAddress; zone: string }): string {
-  const zone = checkName(options.zone, 'zone');
+  // An unknown zone ('') leaves the zone line out: nsupdate then finds the zone by SOA lookup.
+  const zone = options.zone === '' ? undefined : checkName(options.zone, 'zone');
   const checked = checkChanges(changes, zone);
   const lines: string[] = [];
   if (options.server) {
@@ -38,7 +39,7 @@ export function renderNsupdateScript(changes: RecordChange[], options: { server?
     }
     lines.push(`server ${host} ${port}`);
   }
-  lines.push(`zone ${zone}`);
+  if (zone !== undefined) lines.push(`zone ${zone}`);
   for (const c of checked) {
     lines.push(c.op === 'add' ? `update add ${c.name} ${c.ttl} IN TLSA ${recordText(c.record)}` : `update delete ${c.name} IN TLSA ${recordText(c.record)}`);
   }

@@ -46,6 +46,7 @@ test('a service still presenting the old chain holds the withdrawal (exit 8); on
   const held = await runCli(['advance', ...base, '--connect', oldServer.address, '--wait', '--max-wait', '20'], { timeoutMs: 40_000 });
   assert.equal(held.exitCode, 8, held.stderr);
   assert.match(held.stderr, /still presents another certificate/);
+  assert.doesNotMatch(held.stderr, /: withdraw /, 'held withdrawals are not reported as done');
   const during = (await bind.dig(['+short', '+split=0', 'TLSA', `${NAME}.`])).toLowerCase();
   assert.ok(during.includes(await spkiHash(first.cert)), 'old record kept while the old chain is presented');
 
