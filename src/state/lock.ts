@@ -1,7 +1,7 @@
 // One run at a time per service: an exclusive lock file holding the owner's pid. A lock left by a
-// process that no longer exists (a crash, a kill -9) is taken over: moved aside, checked, then
-// created afresh, so two runs taking over the same stale lock cannot both end up holding it.
-import { openSync, closeSync, writeSync, readFileSync, rmSync, mkdirSync, renameSync, linkSync } from 'node:fs';
+// process that no longer exists (a crash, a kill -9) is taken over under a second, short-lived
+// lock, so two runs taking over the same stale lock cannot both end up holding it.
+import { openSync, closeSync, writeSync, readFileSync, rmSync, mkdirSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
@@ -50,27 +50,32 @@ function tryTake(path: string): string | undefined {
   if (owner === undefined) return undefined; // released between our open and read: try again
   const [pid, host] = owner.split(' ');
   if (host !== hostname() || !(Number(pid) > 0) || alive(Number(pid))) return undefined;
-  // Take the dead owner's file out of the way by renaming it, and look at what we moved: a run
-  // that took the lock over meanwhile may own the file there now, and an rm would delete its lock.
-  const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    renameSync(path, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  if (readOr(aside) !== owner) {
-    // A fresh lock: put it back without replacing anything created since (link fails on EEXIST).
+  return takeOver(path, owner);
+}
+
+/**
+ * Replaces a dead owner's lock. Takers are serialized by a second O_EXCL file, and the lock is
+ * removed only while it still holds the dead owner's exact line: nothing but a taker removes
+ * another run's lock, so two runs can never both hold it. A guard left by a taker that died in
+ * this microsecond-long section is cleared after 10 s.
+ */
+function takeOver(path: string, owner: string): string | undefined {
+  const guard = `${path}.takeover`;
+  if (create(guard) === undefined) {
     try {
-      linkSync(aside, path);
+      if (Date.now() - statSync(guard).mtimeMs > 10_000) rmSync(guard, { force: true });
     } catch {
-      // someone holds the path again; the moved lock's owner is still running and releases by path
+      // gone already
     }
-    rmSync(aside, { force: true });
     return undefined;
   }
-  rmSync(aside, { force: true });
-  return create(path);
+  try {
+    if (readOr(path) !== owner) return undefined;
+    rmSync(path, { force: true });
+    return create(path);
+  } finally {
+    rmSync(guard, { force: true });
+  }
 }
 
 /** Takes the lock, waiting up to waitMs for another run to finish. */

@@ -55,7 +55,7 @@ test('processes racing to take over one stale lock never hold it together', asyn
     const script = join(dir, 'racer.mjs');
     writeFileSync(script, RACER);
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       const path = join(dir, `lock-${round}`);
       const log = join(dir, `log-${round}`);
       writeFileSync(path, `${dead} ${hostname()} 2026-01-01T00:00:00Z\n`);
@@ -70,7 +70,7 @@ test('processes racing to take over one stale lock never hold it together', asyn
         assert.deepEqual([lines[i], lines[i + 1]], [`enter ${pid}`, `leave ${pid}`], `round ${round}: overlapping holders:\n${lines.join('\n')}`);
       }
       assert.ok(!existsSync(path), 'the last holder released the lock');
-      assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.stale-')), [], 'no file left aside');
+      assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.takeover')), [], 'no takeover guard left');
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
