@@ -75,9 +75,15 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** dig's answer; a timeout (named busy re-signing on a loaded machine) is asked again, a few times. */
 async function digAt(port: number, args: string[]): Promise<string> {
-  const r = await execa('dig', ['@127.0.0.1', '-p', String(port), '+time=1', '+tries=2', ...args], { reject: false });
-  return r.stdout;
+  let out = '';
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const r = await execa('dig', ['@127.0.0.1', '-p', String(port), '+time=1', '+tries=2', ...args], { reject: false });
+    out = r.stdout;
+    if (!/timed out|communications error|no servers could be reached/.test(out)) break;
+  }
+  return out;
 }
 
 function zoneFile(zone: string, ttl: number, minimum: number, extra: string[]): string {
