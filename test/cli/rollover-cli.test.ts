@@ -48,7 +48,7 @@ describe('hooks for a certificate no service uses (real named)', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, '');
     assert.deepEqual(stderrLines(r), [
-      'dane-hook: warning: the certificate for www.example.test (certbot) is for no configured service (TLSA hosts: mx.example.test); nothing done',
+      'dane-hook: warning: the certificate for www.example.test (certbot) is for no configured service (TLSA hosts: mx.example.test); nothing done. If it is meant for one, name its files (--lineage DIR or --cert/--key) or its lineage in the config',
     ]);
     assert.equal(await bind.serial(), serial, 'no update reached named');
     assert.equal(await tlsa(), '');
@@ -66,7 +66,7 @@ describe('hooks for a certificate no service uses (real named)', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, '');
     assert.deepEqual(stderrLines(r), [
-      'dane-hook: warning: the certificate for www.example.test (acme.sh) is for no configured service (TLSA hosts: mx.example.test); nothing done',
+      'dane-hook: warning: the certificate for www.example.test (acme.sh) is for no configured service (TLSA hosts: mx.example.test); nothing done. If it is meant for one, name its files (--lineage DIR or --cert/--key) or its lineage in the config',
     ]);
     assert.equal(await bind.serial(), serial, 'no update reached named');
     assert.ok(!(await tlsa()).includes(await spkiHash(join(acme, 'www.example.test.key.next'), true)));

@@ -105,6 +105,6 @@ export function print(reports: RunReport[], args: CommonArgs, warnings: string[]
 export function warnNoService(global: GlobalSettings, files: CertFiles): void {
   const hosts = [...new Set(global.services.flatMap((s) => s.tlsaNames.map((n) => parseOwner(n)?.host ?? n)))];
   process.stderr.write(
-    `dane-hook: warning: the certificate for ${files.domains.join(', ') || files.cert} (${files.client}) is for no configured service (TLSA hosts: ${hosts.join(', ') || 'none'}); nothing done\n`,
+    `dane-hook: warning: the certificate for ${files.domains.join(', ') || files.cert} (${files.client}) is for no configured service (TLSA hosts: ${hosts.join(', ') || 'none'}); nothing done. If it is meant for one, name its files (--lineage DIR or --cert/--key) or its lineage in the config\n`,
   );
 }
