@@ -3,7 +3,8 @@
 # (a new certificate: DOMAIN KEYFILE CERTFILE FULLCHAINFILE CHAINFILE TIMESTAMP) concerns dane-hook.
 # It is handed on as `dane-hook deploy ... -- deploy_cert DOMAIN KEYFILE ...`. With
 # PRIVATE_KEY_ROLLOVER=yes dane-hook also publishes the record of the next key, privkey.roll.pem.
-# Every other event (deploy_challenge, startup_hook, generate_csr, unchanged_cert, exit_hook, events
+# unchanged_cert is handed on too (a rerun that converges after a failed deploy_cert), always exit 0.
+# Every other event (deploy_challenge, startup_hook, generate_csr, exit_hook, events
 # added in later versions...) exits 0 at once and prints nothing: dehydrated reads generate_csr's
 # output as a CSR, and stops on a non-zero status.
 #
@@ -18,6 +19,12 @@
 case "$1" in
   deploy_cert)
     exec "${DANE_HOOK:-dane-hook}" deploy --quiet --config "${DANE_HOOK_CONFIG:-/etc/dane-hook/config.json}" -- "$@"
+    ;;
+  unchanged_cert)
+    # The same certificate again: a no-op for dane-hook unless an earlier deploy_cert failed, which
+    # this catches up. Never stops dehydrated's run: problems are printed, the status is 0.
+    "${DANE_HOOK:-dane-hook}" deploy --quiet --config "${DANE_HOOK_CONFIG:-/etc/dane-hook/config.json}" -- "$@" || true
+    exit 0
     ;;
   *)
     exit 0

@@ -12,31 +12,38 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DEPLOY_VERB = 'deploy_cert';
+/**
+ * unchanged_cert DOMAIN KEYFILE CERTFILE FULLCHAINFILE CHAINFILE: the same certificate again.
+ * Deploying it is a no-op for a chain dane-hook knows, and catches up one whose deploy_cert failed
+ * (dehydrated never offers that certificate as new again).
+ */
+export const UNCHANGED_VERB = 'unchanged_cert';
 
-/** A hook verb dane-hook has nothing to do for (everything but deploy_cert), or undefined. */
+/** A hook verb dane-hook has nothing to do for (all but deploy_cert and unchanged_cert), or undefined. */
 export function ignoredHookVerb(args: readonly string[]): string | undefined {
   const verb = args[0];
-  if (verb === undefined || verb === DEPLOY_VERB) return undefined;
+  if (verb === undefined || verb === DEPLOY_VERB || verb === UNCHANGED_VERB) return undefined;
   return /^[a-z][a-z0-9]*(?:_+[a-z0-9]+)+$/.test(verb) ? verb : undefined;
 }
 
 export function fromDehydrated(env: NodeJS.ProcessEnv, args: readonly string[]): CertFiles | undefined {
-  if (args[0] !== DEPLOY_VERB) return undefined;
+  if (args[0] !== DEPLOY_VERB && args[0] !== UNCHANGED_VERB) return undefined;
+  const verb = args[0];
   const [, domain, keyFile, certFile, fullchainFile, chainFile] = args;
   if (chainFile === undefined) {
-    throw new UserError(`dehydrated deploy_cert needs DOMAIN KEYFILE CERTFILE FULLCHAINFILE CHAINFILE, got ${args.length - 1} argument(s)`);
+    throw new UserError(`dehydrated ${verb} needs DOMAIN KEYFILE CERTFILE FULLCHAINFILE CHAINFILE, got ${args.length - 1} argument(s)`);
   }
-  const cert = checkFile('deploy_cert CERTFILE', certFile);
+  const cert = checkFile(`${verb} CERTFILE`, certFile);
   const lineage = dirname(certFile!);
   const roll = join(dirname(keyFile!), ROLL_KEY);
   const rolling = env.PRIVATE_KEY_ROLLOVER === undefined || env.PRIVATE_KEY_ROLLOVER === 'yes';
   return dropUndefined({
     client: 'dehydrated',
     cert,
-    chain: checkFile('deploy_cert CHAINFILE', chainFile),
-    fullchain: checkFile('deploy_cert FULLCHAINFILE', fullchainFile),
-    key: checkFile('deploy_cert KEYFILE', keyFile),
-    nextKey: rolling && existsSync(roll) && holdsKey(roll) ? checkFile(`deploy_cert ${ROLL_KEY}`, roll) : undefined,
+    chain: checkFile(`${verb} CHAINFILE`, chainFile),
+    fullchain: checkFile(`${verb} FULLCHAINFILE`, fullchainFile),
+    key: checkFile(`${verb} KEYFILE`, keyFile),
+    nextKey: rolling && existsSync(roll) && holdsKey(roll) ? checkFile(`${verb} ${ROLL_KEY}`, roll) : undefined,
     domains: normalizeDomains([domain!, ...certificateDomains(cert)]),
     lineage,
   });

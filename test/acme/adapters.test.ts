@@ -159,14 +159,19 @@ describe('dehydrated', () => {
     // dehydrated's arguments beat leaked certbot variables
     assert.equal(fromEnvironment({ RENEWED_LINEAGE: '/nonexistent' }, args)!.client, 'dehydrated');
     userError(() => fromEnvironment({}, args.slice(0, 4)), 'deploy_cert', '3 argument(s)');
+    // unchanged_cert carries the same files (no timestamp)
+    const same = fromEnvironment({ PRIVATE_KEY_ROLLOVER: 'no' }, ['unchanged_cert', ...args.slice(1, 6)])!;
+    assert.equal(same.client, 'dehydrated');
+    assert.equal(same.cert, fromEnvironment({ PRIVATE_KEY_ROLLOVER: 'no' }, args)!.cert);
   });
 
   test('every other hook verb is one to ignore quietly, including unknown future ones', () => {
-    for (const verb of ['startup_hook', 'exit_hook', 'deploy_challenge', 'clean_challenge', 'unchanged_cert', 'generate_csr', 'sync_cert', 'deploy_ocsp', 'invalid_challenge', 'request_failure', 'this_hookscript_is_broken__dehydrated_is_working_fine__please_ignore_unknown_hooks_in_your_script']) {
+    for (const verb of ['startup_hook', 'exit_hook', 'deploy_challenge', 'clean_challenge', 'generate_csr', 'sync_cert', 'deploy_ocsp', 'invalid_challenge', 'request_failure', 'this_hookscript_is_broken__dehydrated_is_working_fine__please_ignore_unknown_hooks_in_your_script']) {
       assert.equal(ignoredHookVerb([verb, 'x']), verb);
       assert.equal(fromEnvironment({}, [verb, 'mx.example.com']), undefined);
     }
     assert.equal(ignoredHookVerb(['deploy_cert', 'x']), undefined);
+    assert.equal(ignoredHookVerb(['unchanged_cert', 'x']), undefined, 'unchanged_cert is deployed again (a no-op, or a catch-up)');
     assert.equal(ignoredHookVerb([]), undefined);
   });
 });

@@ -123,10 +123,17 @@ describe('hook shims', () => {
     assert.equal((await run('dehydrated/hook.sh', args, { FAKE_EXIT: '3' })).code, 3);
   });
 
+  test('dehydrated: unchanged_cert is deployed again (a catch-up), and never stops dehydrated', async () => {
+    const args = ['unchanged_cert', 'mx.example.com', '/k', '/c', '/f', '/ch'];
+    const r = await run('dehydrated/hook.sh', args, { FAKE_EXIT: '3' });
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.call!.argv, ['deploy', '--quiet', '--config', CONFIG, '--', ...args]);
+  });
+
   test('dehydrated: every other verb exits 0 without calling dane-hook or printing (generate_csr output is read as a CSR)', async () => {
     const calls: [string, ...string[]][] = [
       ['startup_hook'], ['exit_hook', ''], ['deploy_challenge', 'mx.example.com', 'tok', 'auth'], ['clean_challenge', 'mx.example.com', 'tok', 'auth'],
-      ['generate_csr', 'mx.example.com', '/d/certs/mx.example.com', 'mx.example.com smtp.example.com'], ['unchanged_cert', 'mx.example.com', '/k', '/c', '/f', '/ch'],
+      ['generate_csr', 'mx.example.com', '/d/certs/mx.example.com', 'mx.example.com smtp.example.com'],
       ['sync_cert', '/k', '/c', '/f', '/ch', '/csr'], ['deploy_ocsp', 'mx.example.com', '/o', '1'], ['invalid_challenge', 'mx.example.com', '{}'],
       ['request_failure', '500', 'err', 'x', ''], ['this_hookscript_is_broken__dehydrated_is_working_fine__please_ignore_unknown_hooks_in_your_script'],
     ];
