@@ -14,7 +14,9 @@ export interface ServiceArgs {
   'tlsa-name'?: string[];
   records?: string[];
   ttl?: string;
-  dns?: 'emit' | 'nsupdate' | 'exec';
+  dns?: 'emit' | 'nsupdate' | 'exec' | 'powerdns';
+  'api-url'?: string;
+  'api-key-file'?: string;
   exec?: string;
   server?: string;
   'tsig-key'?: string;
@@ -61,8 +63,10 @@ export function addServiceOptions<T>(y: Argv<T>): Argv<T & ServiceArgs> {
     .option('extra-ca', { type: 'string', coerce: list, group: G.settings, describe: 'PEM file of extra CA certificates for 2 x x records (repeatable)' })
     .option('connect', { type: 'string', coerce: one, group: G.settings, describe: 'Live endpoint HOST:PORT to verify (default: from the TLSA name)' })
     .option('starttls', { type: 'string', choices: ['smtp', 'imap', 'pop3', 'ftp', 'xmpp', 'none'], group: G.settings, describe: 'STARTTLS protocol for --connect' })
-    .option('dns', { type: 'string', choices: ['emit', 'nsupdate', 'exec'], group: G.dns, describe: 'Backend: print the changes, apply them with nsupdate, or run --exec CMD per change' })
+    .option('dns', { type: 'string', choices: ['emit', 'nsupdate', 'exec', 'powerdns'], group: G.dns, describe: 'Backend: print the changes, apply them with nsupdate, run --exec CMD per change, or use the PowerDNS HTTP API' })
     .option('exec', { type: 'string', coerce: one, group: G.dns, describe: 'Command run once per record change (env TLSA_OPERATION=publish|delete, TLSA_NAME, TLSA_USAGE, ...; exit 0 done, 1 nothing to do)' })
+    .option('api-url', { type: 'string', coerce: one, group: G.dns, describe: 'PowerDNS HTTP API URL, e.g. http://127.0.0.1:8081 (--dns powerdns)' })
+    .option('api-key-file', { type: 'string', coerce: one, group: G.dns, describe: 'File holding the PowerDNS API key (never printed)' })
     .option('server', { type: 'string', coerce: one, group: G.dns, describe: 'Server that takes updates, HOST[:PORT]' })
     .option('tsig-key', { type: 'string', coerce: one, group: G.dns, describe: 'TSIG key file as written by tsig-keygen' })
     .option('zone', { type: 'string', coerce: one, group: G.dns, describe: 'The zone (default: found by SOA lookup)' })
@@ -133,6 +137,7 @@ function flagInput(a: Partial<ServiceArgs>): FlagInput {
     dns: pick([
       ['backend', a.dns], ['server', a.server], ['tsigKey', a['tsig-key']], ['zone', a.zone],
       ['authServers', a['auth-server']], ['emitFormat', a['emit-format']], ['command', a.exec],
+      ['apiUrl', a['api-url']], ['apiKeyFile', a['api-key-file']],
     ]),
   };
 }

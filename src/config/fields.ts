@@ -1,7 +1,9 @@
 // Reading one object of the config (or the flags shaped like one) into typed, checked fields.
 // Nothing is required here and no defaults are applied: a service may get its fields from the
 // config file, the defaults section and flags, and is completed in service.ts.
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { UserError } from '../errors.js';
 import { checkFile } from '../acme/files.js';
 import { parseServer } from '../dns/address.js';
 import { checkTsigKeyFile } from '../dns/tsig.js';
@@ -12,9 +14,9 @@ import { attempt, checkKeys, fail, isObject, type Ctx } from './context.js';
 import type { BackendName, CertSource, EmitFormat, ServiceSettings } from './types.js';
 
 export const SERVICE_KEYS = ['id', 'lineage', 'cert', 'chain', 'fullchain', 'key', 'tlsaNames', 'records', 'ttl', 'activateDir', 'reload', 'nextKey', 'extraCa', 'connect', 'starttls', 'dns'] as const;
-export const DNS_KEYS = ['backend', 'server', 'tsigKey', 'zone', 'authServers', 'emitFormat', 'command'] as const;
+export const DNS_KEYS = ['backend', 'server', 'tsigKey', 'zone', 'authServers', 'emitFormat', 'command', 'apiUrl', 'apiKeyFile'] as const;
 export const DEFAULTS_KEYS = ['ttl', 'records', 'extraCa'] as const;
-const BACKENDS: BackendName[] = ['emit', 'nsupdate', 'exec'];
+const BACKENDS: BackendName[] = ['emit', 'nsupdate', 'exec', 'powerdns'];
 const EMIT_FORMATS: EmitFormat[] = ['nsupdate', 'zone', 'json'];
 export const STARTTLS = ['smtp', 'imap', 'pop3', 'ftp', 'xmpp', 'none'] as const;
 /** File-name safe: the id names the state file. */
@@ -28,6 +30,8 @@ export interface DnsFields {
   authServers?: ServerAddress[];
   emitFormat?: EmitFormat;
   command?: string;
+  apiUrl?: string;
+  apiKeyFile?: string;
 }
 
 export type ServiceFields = Partial<Omit<ServiceSettings, 'dns' | 'source'>> & {
@@ -88,6 +92,11 @@ export function readDns(ctx: Ctx, raw: unknown, path: string): DnsFields {
   };
   const command = readString(ctx, raw, 'command', path);
   if (command !== undefined) out.command = command;
+  const apiUrl = readString(ctx, raw, 'apiUrl', path);
+  if (apiUrl !== undefined) out.apiUrl = checkApiUrl(ctx, apiUrl, at(path, 'apiUrl'));
+  const apiKey = readPath(ctx, raw, 'apiKeyFile', path);
+  // Checked to exist and hold something; the key itself is read only when applying.
+  if (apiKey !== undefined) out.apiKeyFile = attempt(ctx, () => checkApiKeyFile(checkFile(ctx.where(at(path, 'apiKeyFile')), apiKey), ctx.where(at(path, 'apiKeyFile'))));
   const server = readString(ctx, raw, 'server', path);
   if (server !== undefined) out.server = attempt(ctx, () => parseServer(server), at(path, 'server'));
   const key = readPath(ctx, raw, 'tsigKey', path);
@@ -101,6 +110,24 @@ export function readDns(ctx: Ctx, raw: unknown, path: string): DnsFields {
     if (servers.every((s) => s !== undefined)) out.authServers = servers as ServerAddress[];
   }
   return prune(out);
+}
+
+function checkApiUrl(ctx: Ctx, raw: string, key: string): string | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash) {
+    return fail(ctx, key, `"${raw}" is not an http(s) URL of the PowerDNS API, e.g. http://127.0.0.1:8081`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function checkApiKeyFile(path: string, what: string): string {
+  if (statSync(path).size === 0 || readFileSync(path, 'utf8').trim() === '') throw new UserError(`${what}: ${path} is empty: it must hold the PowerDNS API key`);
+  return path;
 }
 
 export function readRecords(ctx: Ctx, raw: Record<string, unknown>, path: string): TlsaParams[] | undefined {

@@ -21,12 +21,14 @@ export function deriveId(tlsaNames: readonly string[] | undefined): string | und
 
 /** nsupdate when an update server or key is given, else emit (print the plan for a person to apply). */
 export function completeDns(d: DnsFields): DnsSettings {
-  const backend = d.backend ?? (d.command !== undefined ? 'exec' : d.server !== undefined || d.tsigKeyFile !== undefined ? 'nsupdate' : 'emit');
+  const backend = d.backend ?? (d.command !== undefined ? 'exec' : d.apiUrl !== undefined ? 'powerdns' : d.server !== undefined || d.tsigKeyFile !== undefined ? 'nsupdate' : 'emit');
   const dns: DnsSettings = { backend, authServers: d.authServers ?? [], emitFormat: d.emitFormat ?? 'nsupdate' };
   if (d.server) dns.server = d.server;
   if (d.tsigKeyFile) dns.tsigKeyFile = d.tsigKeyFile;
   if (d.zone) dns.zone = d.zone;
   if (d.command) dns.command = d.command;
+  if (d.apiUrl) dns.apiUrl = d.apiUrl;
+  if (d.apiKeyFile) dns.apiKeyFile = d.apiKeyFile;
   return dns;
 }
 
@@ -62,6 +64,8 @@ export function completeService(ctx: Ctx, path: string, f: ServiceFields, d: Dns
     fail(ctx, where(src.key === undefined ? 'key' : 'cert'), `is missing: ${src.key === undefined ? 'a certificate needs its key' : 'a key needs its cert or fullchain'}`);
   }
   if (dns.backend === 'exec' && dns.command === undefined) fail(ctx, where('dns.command'), 'is missing: the exec backend runs this command per record change (flag --exec)');
+  if (dns.backend === 'powerdns' && dns.apiUrl === undefined) fail(ctx, where('dns.apiUrl'), 'is missing: the powerdns backend sends changes to this API URL (flag --api-url)');
+  if (dns.backend === 'powerdns' && dns.apiKeyFile === undefined) fail(ctx, where('dns.apiKeyFile'), 'is missing: the powerdns backend needs the file holding the API key (flag --api-key-file)');
   if (dns.backend === 'nsupdate' && dns.tsigKeyFile === undefined) {
     warn(ctx, where('dns.tsigKey'), 'is not set: nsupdate will send unsigned updates (fine only for an IP-restricted server)');
   }

@@ -5,12 +5,15 @@
 // {
 //   "stateDir": "/var/lib/dane-hook",                       // default DEFAULT_STATE_DIR
 //   "dns": {                                                 // for every service
-//     "backend": "nsupdate" | "emit",                        // default: nsupdate if server or tsigKey, else emit
+//     "backend": "nsupdate" | "emit" | "exec" | "powerdns",  // default: exec if command, nsupdate if server or tsigKey, else emit
 //     "server": "127.0.0.1:53",                              // HOST[:PORT] or [V6]:PORT, where updates go
 //     "tsigKey": "/etc/dane-hook/tsig.key",                  // a tsig-keygen file (checked to exist, never read here)
 //     "zone": "example.com",                                 // default: found by SOA lookup
 //     "authServers": ["ns1.example.com", "192.0.2.1:53"],    // default: the zone's NS set
-//     "emitFormat": "nsupdate" | "zone" | "json"             // default nsupdate
+//     "emitFormat": "nsupdate" | "zone" | "json",            // default nsupdate
+//     "command": "/usr/local/bin/tlsa-provider",              // exec backend
+//     "apiUrl": "http://127.0.0.1:8081",                     // powerdns backend: the HTTP API
+//     "apiKeyFile": "/etc/dane-hook/pdns-api.key"            // powerdns backend: the X-API-Key (never printed)
 //   },
 //   "defaults": { "ttl": 3600, "records": ["3 1 1", "2 1 1"], "extraCa": ["issuers.pem"] },
 //   "services": [ {
@@ -62,6 +65,7 @@ export const FLAG_OF: Record<string, string> = {
   nextKey: '--next-key', extraCa: '--extra-ca', connect: '--connect', starttls: '--starttls', lineage: '--lineage',
   cert: '--cert', chain: '--chain', fullchain: '--fullchain', key: '--key', id: '--id', backend: '--dns',
   server: '--server', tsigKey: '--tsig-key', command: '--exec', zone: '--zone', authServers: '--auth-server', emitFormat: '--emit-format',
+  apiUrl: '--api-url', apiKeyFile: '--api-key-file',
   stateDir: '--state-dir',
 };
 

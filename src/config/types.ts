@@ -2,7 +2,7 @@
 import type { ServerAddress } from '../dns/types.js';
 import type { TlsaParams } from '../tlsa/record.js';
 
-export type BackendName = 'emit' | 'nsupdate' | 'exec';
+export type BackendName = 'emit' | 'nsupdate' | 'exec' | 'powerdns';
 export type EmitFormat = 'nsupdate' | 'zone' | 'json';
 
 export interface DnsSettings {
@@ -18,6 +18,10 @@ export interface DnsSettings {
   emitFormat: EmitFormat;
   /** exec backend: the command run once per single-record change (split into words, no shell). */
   command?: string;
+  /** powerdns backend: the HTTP API base, e.g. http://127.0.0.1:8081. */
+  apiUrl?: string;
+  /** powerdns backend: file holding the X-API-Key. Checked to exist, read only when applying, never logged. */
+  apiKeyFile?: string;
 }
 
 /** Where a service's certificate files are on disk (the ACME client's output). */

@@ -8,6 +8,7 @@ import { observeTlsa } from '../dns/observer.js';
 import { emitBackend } from '../dns/emit.js';
 import { nsupdateBackend } from '../dns/nsupdate.js';
 import { execBackend } from '../dns/exec.js';
+import { powerdnsBackend } from '../dns/powerdns.js';
 import { formatServer } from '../dns/address.js';
 import { recordKey } from '../tlsa/record.js';
 import type { OwnedRecord, Presence } from '../rollover/types.js';
@@ -40,7 +41,9 @@ export async function dnsContext(settings: ServiceSettings, out?: { write(s: str
       ? nsupdateBackend({ server: required(d.server, '--server (where nsupdate sends updates)'), tsigKeyFile: d.tsigKeyFile })
       : d.backend === 'exec'
         ? execBackend({ command: required(d.command, '--exec CMD (config dns.command)') })
-        : emitBackend({ format: d.emitFormat, server: d.server, ...(out ? { out } : {}) });
+        : d.backend === 'powerdns'
+          ? powerdnsBackend({ apiUrl: required(d.apiUrl, '--api-url URL (config dns.apiUrl)'), apiKeyFile: required(d.apiKeyFile, '--api-key-file FILE (config dns.apiKeyFile)') })
+          : emitBackend({ format: d.emitFormat, server: d.server, ...(out ? { out } : {}) });
   const asked = d.server ?? d.authServers[0];
   if (!asked) {
     // Only the emit backend can work blind: anything that changes DNS must be checked.

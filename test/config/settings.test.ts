@@ -121,7 +121,7 @@ describe('config file', () => {
       /: stateDirr is not a known setting: did you mean "stateDir"\?$/,
       /: dns\.server: DNS server '127\.0\.0\.1:99999' has an invalid port/,
       new RegExp(`: dns\\.tsigKey: ${join(dir, 'keys', 'missing.key').replace(/[.]/g, '\\.')} does not exist$`),
-      /: dns\.backend "bind" is not one of emit, nsupdate, exec$/,
+      /: dns\.backend "bind" is not one of emit, nsupdate, exec, powerdns$/,
       /: defaults\.ttl '-5' is not valid/,
       /: services\[0\]\.tlsaNames\[1\] "_25\._tcp\.mx\\nexample\.com" contains a control character$/,
       /: services\[0\]\.tlsaName is not a known setting: did you mean "tlsaNames"\?$/,

@@ -17,6 +17,9 @@ const PACKAGES: Record<string, string> = {
   'tsig-keygen': 'bind9',
   'dnssec-dsfromkey': 'bind9-utils',
   'named-compilezone': 'bind9-utils',
+  pdns_server: 'pdns-server',
+  pdnsutil: 'pdns-server',
+  sqlite3: 'sqlite3',
 };
 
 /** Where a tool is on PATH (or /usr/sbin, /sbin), or undefined. */

@@ -39,8 +39,8 @@ export function allServices(global: GlobalSettings, onError?: (id: string, err: 
 function withDnsFlags(s: ServiceSettings, flags: GlobalSettings['dnsFlags']): ServiceSettings {
   if (!flags || Object.keys(flags).length === 0) return s;
   const dns = { ...s.dns, ...flags };
-  // As for a config: a command means exec, a server or key means nsupdate, unless --dns says.
-  if (!flags.backend) dns.backend = flags.command ? 'exec' : flags.server || flags.tsigKeyFile ? 'nsupdate' : s.dns.backend;
+  // As for a config: a command means exec, an API URL powerdns, a server or key nsupdate, unless --dns says.
+  if (!flags.backend) dns.backend = flags.command ? 'exec' : flags.apiUrl ? 'powerdns' : flags.server || flags.tsigKeyFile ? 'nsupdate' : s.dns.backend;
   return { ...s, dns };
 }
 
