@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type BindServer } from '../support/bind.js';
 import { requireTool } from '../support/tools.js';
+import { stopProcess } from '../support/process.js';
 
 export interface Resolver {
   port: number;
@@ -23,12 +24,7 @@ export async function startResolver(bind: BindServer): Promise<Resolver> {
   let proc: ResultPromise | undefined;
   const chunks: string[] = [];
   const stop = async () => {
-    if (proc && proc.exitCode === null) {
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc?.kill('SIGKILL'), 3000);
-      await proc;
-      clearTimeout(t);
-    }
+    await stopProcess(proc);
     await rm(dir, { recursive: true, force: true });
   };
   try {

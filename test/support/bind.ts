@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopProcess } from './process.js';
 
 export interface BindOptions {
   /** default 'example.test' */
@@ -164,11 +165,7 @@ function startNamed(conf: string, log: string): Named {
 const namedLog = (n: Named): string => (n as unknown as { text: string }).text;
 
 async function stopNamed(n: Named | undefined): Promise<void> {
-  if (!n || n.proc.exitCode !== null) return;
-  n.proc.kill('SIGTERM');
-  const timer = setTimeout(() => n.proc.kill('SIGKILL'), 3000);
-  await n.proc;
-  clearTimeout(timer);
+  await stopProcess(n?.proc);
 }
 
 /** Polls until `ready()` holds; fails early with named's log when it exits or cannot bind. */

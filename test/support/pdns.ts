@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './bind.js';
 import { requireTool } from './tools.js';
+import { stopProcess } from './process.js';
 
 export interface PdnsOptions {
   /** default 'example.test' */
@@ -97,9 +98,7 @@ export async function startPdns(opts: PdnsOptions = {}): Promise<PdnsServer> {
       dig,
       pdnsutil,
       async stop() {
-        running.kill('SIGTERM');
-        await Promise.race([running, sleep(3000)]);
-        if (running.exitCode === null) running.kill('SIGKILL');
+        await stopProcess(running);
         await rm(dir, { recursive: true, force: true });
       },
     };

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { freePort } from './bind.js';
 import { openssl } from './pki.js';
 import { requireTool } from './tools.js';
+import { stopProcess } from './process.js';
 
 export interface Pebble {
   /** The ACME directory URL: https://127.0.0.1:PORT/dir */
@@ -69,12 +70,7 @@ export async function startPebble(opts: PebbleOptions = {}): Promise<Pebble> {
   let proc: ResultPromise | undefined;
   const chunks: string[] = [];
   const stop = async () => {
-    if (proc && proc.exitCode === null) {
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc?.kill('SIGKILL'), 3000);
-      await proc;
-      clearTimeout(t);
-    }
+    await stopProcess(proc);
     await rm(dir, { recursive: true, force: true });
   };
   try {

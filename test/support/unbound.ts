@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type BindServer } from './bind.js';
 import { requireTool } from './tools.js';
+import { stopProcess } from './process.js';
 
 export interface UnboundServer {
   port: number;
@@ -78,14 +79,7 @@ export async function startUnbound(bind: BindServer): Promise<UnboundServer> {
     const proc: ResultPromise = execa(requireTool('unbound'), ['-d', '-c', join(dir, 'unbound.conf')], { reject: false, stdin: 'ignore', all: true, buffer: false });
     const log: string[] = [];
     proc.all?.on('data', (d: Buffer) => log.push(d.toString()));
-    const stop = async () => {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
-        await proc;
-        clearTimeout(t);
-      }
-    };
+    const stop = () => stopProcess(proc);
     const deadline = Date.now() + 8000;
     while (Date.now() < deadline && proc.exitCode === null) {
       await sleep(50);
