@@ -12,7 +12,8 @@ import { checkName } from '../tlsa/name.js';
 import { recordText } from '../tlsa/record.js';
 import { formatServer } from './address.js';
 import { checkChanges } from './changes.js';
-import type { ApplyOptions, Backend, RecordChange, ServerAddress } from './types.js';
+import { packGroups } from './batch.js';
+import type { ApplyOptions, Backend, ChangeGroup, GroupResult, RecordChange, ServerAddress } from './types.js';
 
 export interface NsupdateOptions {
   server: ServerAddress;
@@ -22,12 +23,19 @@ export interface NsupdateOptions {
   timeoutSec?: number;
   /** The nsupdate binary (default 'nsupdate' on PATH). */
   command?: string;
+  /** Largest batched message (default batch.ts MAX_MESSAGE_BYTES; tests make it small). */
+  maxMessageBytes?: number;
 }
 
 const SERVER_HOST = /^[A-Za-z0-9.:_-]+$/;
 
 /** The nsupdate script for the changes: `server`, `zone`, one `update` line per change, `send`. */
 export function renderNsupdateScript(changes: RecordChange[], options: { server?: ServerAddress; zone: string }): string {
+  return [...messageLines(changes, options), 'send', ''].join('\n');
+}
+
+/** One message's lines before its `send`: `server`, `zone` and the updates, all checked. */
+function messageLines(changes: RecordChange[], options: { server?: ServerAddress; zone: string }): string[] {
   // An unknown zone ('') leaves the zone line out: nsupdate then finds the zone by SOA lookup.
   const zone = options.zone === '' ? undefined : checkName(options.zone, 'zone');
   const checked = checkChanges(changes, zone);
@@ -43,8 +51,7 @@ export function renderNsupdateScript(changes: RecordChange[], options: { server?
   for (const c of checked) {
     lines.push(c.op === 'add' ? `update add ${c.name} ${c.ttl} IN TLSA ${recordText(c.record)}` : `update delete ${c.name} IN TLSA ${recordText(c.record)}`);
   }
-  lines.push('send', '');
-  return lines.join('\n');
+  return lines;
 }
 
 /** nsupdate's -u (seconds per UDP try) and -r (retries) so that all tries fit in `total` seconds. */
@@ -62,11 +69,54 @@ export function nsupdateBackend(options: NsupdateOptions): Backend {
       if (apply.dryRun || changes.length === 0) return;
       await runNsupdate(script, checkName(apply.zone, 'zone'), options);
     },
+    applyGroups: (groups, apply) => applyGroups(groups, checkName(apply.zone, 'zone'), options),
   };
 }
 
 async function runNsupdate(script: string, zone: string, options: NsupdateOptions): Promise<void> {
   const timeoutSec = options.timeoutSec ?? 10;
+  const args = await nsupdateArgs(options, timeoutSec);
+  const command = options.command ?? 'nsupdate';
+  const result = await execa(command, args, { input: script, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
+  if (result.exitCode === 0 && !result.failed) return;
+  throw nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
+}
+
+/**
+ * Many groups in as few messages as the size allows, all in one nsupdate process: each message
+ * is shown, sent and its answer printed, so each message's outcome can be read from stdout
+ * (nsupdate goes on after a failed send, and prints no answer after a failed exchange).
+ */
+async function applyGroups(groups: ChangeGroup[], zone: string, options: NsupdateOptions): Promise<GroupResult[]> {
+  if (groups.length === 0) return [];
+  const timeoutSec = options.timeoutSec ?? 10;
+  const command = options.command ?? 'nsupdate';
+  const messages = packGroups(groups, options.maxMessageBytes);
+  const script = messages.flatMap((m) => [...messageLines(m.flatMap((g) => g.changes), { server: options.server, zone }), 'show', 'send', 'answer']).join('\n');
+  let args: string[];
+  try {
+    args = await nsupdateArgs(options, timeoutSec);
+  } catch (e) {
+    return groups.map((g) => ({ id: g.id, error: e as UserError }));
+  }
+  const result = await execa(command, args, { input: `${script}\n`, reject: false, timeout: (timeoutSec * messages.length + 5) * 1000, stripFinalNewline: true });
+  const whole = (): DnsError => nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
+  const blocks = String(result.stdout ?? '').split('Outgoing update query:').slice(1);
+  return messages.flatMap((m, i) => {
+    const status = /Answer:[\s\S]*?status: ([A-Z]+)/.exec(blocks[i] ?? '')?.[1];
+    let error: DnsError | undefined;
+    if (status === undefined) error = whole();
+    else if (status !== 'NOERROR') {
+      const tsig = /TSIG PSEUDOSECTION:\n.*\s(BAD[A-Z]+)\s/.exec(blocks[i] ?? '')?.[1];
+      const stderr = `update failed: ${status}${tsig ? `(${tsig})` : ''}`;
+      error = nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result: { stderr, exitCode: result.exitCode } });
+    }
+    return m.map((g) => (error ? { id: g.id, error } : { id: g.id }));
+  });
+}
+
+/** -k (checked readable first), and timing that fits `timeoutSec`. */
+async function nsupdateArgs(options: NsupdateOptions, timeoutSec: number): Promise<string[]> {
   const args: string[] = [];
   if (options.tsigKeyFile !== undefined) {
     // nsupdate itself would carry on unsigned after an unreadable key file: check first.
@@ -79,10 +129,7 @@ async function runNsupdate(script: string, zone: string, options: NsupdateOption
   }
   const { perTry, retries } = udpTiming(timeoutSec);
   args.push('-t', String(timeoutSec), '-u', String(perTry), '-r', String(retries));
-  const command = options.command ?? 'nsupdate';
-  const result = await execa(command, args, { input: script, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
-  if (result.exitCode === 0 && !result.failed) return;
-  throw nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
+  return args;
 }
 
 interface Failed {
