@@ -24,6 +24,8 @@ export interface BindOptions {
   port?: number;
   /** Zone-file lines added after the apex records, e.g. 'www IN A 127.0.0.1'. */
   extraRecords?: string[];
+  /** Log every query the primary answers (for counting them: queriesSeen()). */
+  querylog?: boolean;
 }
 
 export interface BindServer {
@@ -42,6 +44,8 @@ export interface BindServer {
   dig(args: string[], port?: number): Promise<string>;
   /** The SOA serial served by the primary (or the given port). */
   serial(port?: number): Promise<number>;
+  /** Queries the primary has logged so far (with querylog: true; named -g logs them to stderr). */
+  queriesSeen(): number;
   /** Runs the real nsupdate with the zone's key; `lines` without server/zone/send. */
   nsupdate(lines: string[]): Promise<void>;
   /** Restarts the secondary cut off from the primary: it keeps serving its copy, which goes stale. */
@@ -100,8 +104,9 @@ function zoneFile(zone: string, ttl: number, minimum: number, extra: string[]): 
   ].join('\n');
 }
 
-function commonOptions(dir: string, port: number): string {
+function commonOptions(dir: string, port: number, querylog = false): string {
   return `options {
+    querylog ${querylog ? 'yes' : 'no'};
     directory "${dir}";
     pid-file none;
     session-keyfile none;
@@ -118,13 +123,13 @@ controls { };
 `;
 }
 
-function primaryConf(o: { dir: string; port: number; zone: string; keyName: string; signed: boolean; secondaryPort?: number }): string {
+function primaryConf(o: { dir: string; port: number; zone: string; keyName: string; signed: boolean; secondaryPort?: number; querylog?: boolean }): string {
   const notify = o.secondaryPort
     ? `notify explicit; also-notify { 127.0.0.1 port ${o.secondaryPort}; }; allow-transfer { 127.0.0.1; };`
     : 'notify no;';
   const signing = o.signed ? `key-directory "${o.dir}/keys"; dnssec-policy default; inline-signing yes;` : '';
   return `include "${o.dir}/tsig.key";
-${commonOptions(o.dir, o.port)}
+${commonOptions(o.dir, o.port, o.querylog)}
 zone "${o.zone}" {
     type primary;
     file "${o.dir}/zone.db";
@@ -226,7 +231,7 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
     const port = opts.port ?? (await freePort());
     const secondaryPort = opts.secondary ? await freePort() : undefined;
     const conf = join(dir, 'named.conf');
-    await writeFile(conf, primaryConf({ dir, port, zone, keyName: tsigKeyName, signed, secondaryPort }));
+    await writeFile(conf, primaryConf({ dir, port, zone, keyName: tsigKeyName, signed, secondaryPort, querylog: opts.querylog }));
     primary = startNamed(conf, join(dir, 'named.log'));
     await waitReady(primary, `named on 127.0.0.1:${port}`, () => soaReady(port, zone, signed));
 
@@ -254,6 +259,7 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
       dir,
       dig: (args, p = port) => digAt(p, args),
       serial: (p = port) => serialAt(p, zone),
+      queriesSeen: () => (namedLog(primary!).match(/\bquery: /g) ?? []).length,
       async nsupdate(lines) {
         const script = [`server 127.0.0.1 ${port}`, `zone ${zone}`, ...lines, 'send', ''].join('\n');
         await execa('nsupdate', ['-k', tsigKeyFile, '-t', '3'], { input: script });
