@@ -5,11 +5,11 @@
 //   name, absolute), TLSA_TTL and TLSA_ZONE;
 //   exit 0: done; 1: nothing to do (already there / already gone); anything else: failure.
 // The command is split into words and run without a shell; every value was checked first.
-import { execaCommand } from 'execa';
 import { DnsError } from '../errors.js';
 import { parseOwner } from '../tlsa/name.js';
 import { checkChanges } from './changes.js';
 import type { ApplyOptions, Backend, RecordChange } from './types.js';
+import { loadExeca } from '../child-process.js';
 
 export interface ExecOptions {
   command: string;
@@ -42,7 +42,7 @@ export function execBackend(options: ExecOptions): Backend {
       const checked = checkChanges(changes, apply.zone || undefined);
       if (apply.dryRun) return;
       for (const change of checked) {
-        const r = await execaCommand(options.command, {
+        const r = await (await loadExeca()).execaCommand(options.command, {
           env: execEnv(change, apply.zone),
           reject: false,
           stdin: 'ignore',

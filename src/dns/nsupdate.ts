@@ -6,7 +6,6 @@
 // Note: an add with a TTL other than the RRset's changes the TTL of the whole RRset (RFC 2136 3.4.2.2
 // as BIND implements it). The caller passes one TTL for all records at a name.
 import { access, constants } from 'node:fs/promises';
-import { execa } from 'execa';
 import { DnsError, UserError } from '../errors.js';
 import { checkName } from '../tlsa/name.js';
 import { recordText } from '../tlsa/record.js';
@@ -14,6 +13,7 @@ import { formatServer } from './address.js';
 import { checkChanges } from './changes.js';
 import { packGroups } from './batch.js';
 import type { ApplyOptions, Backend, ChangeGroup, GroupResult, RecordChange, ServerAddress } from './types.js';
+import { loadExeca } from '../child-process.js';
 
 export interface NsupdateOptions {
   server: ServerAddress;
@@ -77,7 +77,7 @@ async function runNsupdate(script: string, zone: string, options: NsupdateOption
   const timeoutSec = options.timeoutSec ?? 10;
   const args = await nsupdateArgs(options, timeoutSec);
   const command = options.command ?? 'nsupdate';
-  const result = await execa(command, args, { input: script, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
+  const result = await (await loadExeca()).execa(command, args, { input: script, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
   if (result.exitCode === 0 && !result.failed) return;
   throw nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
 }
@@ -99,7 +99,7 @@ async function applyGroups(groups: ChangeGroup[], zone: string, options: Nsupdat
   } catch (e) {
     return groups.map((g) => ({ id: g.id, error: e as UserError }));
   }
-  const result = await execa(command, args, { input: `${script}\n`, reject: false, timeout: (timeoutSec * messages.length + 5) * 1000, stripFinalNewline: true });
+  const result = await (await loadExeca()).execa(command, args, { input: `${script}\n`, reject: false, timeout: (timeoutSec * messages.length + 5) * 1000, stripFinalNewline: true });
   const whole = (): DnsError => nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
   const blocks = String(result.stdout ?? '').split('Outgoing update query:').slice(1);
   return messages.flatMap((m, i) => {
