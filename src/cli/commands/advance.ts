@@ -10,6 +10,7 @@ import type { RunReport } from '../../engine/run.js';
 import type { RunFailure } from '../report.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
 import { failure, isFailure, jsonSink, print, runOne, worst, type CommonArgs } from './run-common.js';
+import { runSpooled } from './spooled.js';
 
 type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
 
@@ -62,10 +63,14 @@ const command: CommandModule<object, Args> = {
     const deadline = Date.now() + (argv['max-wait'] ?? 3600) * 1000;
     // With --json and --wait, one document at the end: what every round did, as of the last round.
     const done = new Map<string, { steps: RunReport['steps']; emitted: string }>();
+    // Renewals recorded by `deploy --spool` first: their deploy run is that service's first round.
+    const spooled = await runSpooled(global, services, args, failures);
+    for (const r of spooled) done.set(r.service, { steps: r.steps, emitted: r.emitted ?? '' });
     let reports: RunReport[] = [];
-    for (;;) {
-      reports = [];
+    for (let round = 0; ; round++) {
+      reports = round === 0 ? [...spooled] : [];
       for (const s of services) {
+        if (round === 0 && (spooled.some((r) => r.service === s.id) || failures.some((f) => f.service === s.id))) continue;
         const sink = jsonSink(args);
         const r = await runOne(global.stateDir, s, { kind: 'advance' }, { dryRun: args.dryRun, force: args.force, out: sink.out }, services.length === 1 && failures.length === 0, args.verbose);
         if (isFailure(r)) {
