@@ -12,8 +12,8 @@ import type { Step } from '../rollover/types.js';
 import { saveService, type ServiceFile } from '../state/store.js';
 import type { DnsContext } from './dns-context.js';
 import { reload, writeActivateDir } from './activate.js';
-import { parseEndpoint, presentedChain } from '../check/probe.js';
-import { defaultStartTls } from '../check/starttls.js';
+import { parseEndpoint, presentedChain } from '../tls/probe.js';
+import { defaultStartTls } from '../tls/starttls.js';
 
 export interface ApplyContext {
   stateDir: string;
