@@ -11,7 +11,7 @@
 // batches, and every name observed through one pool. The per-record baseline is timed on a sample
 // of BENCH_SAMPLE records and scaled to the count (each record is one process, so it is linear).
 // Knobs: BENCH_SERVICES (comma list, default 1000), BENCH_NOOP_RUNS (5), BENCH_SAMPLE (300).
-import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { makeLeaf, makePki, spkiHash, type LeafPaths, type Pki } from '../test/s
 import { applyGroups } from '../src/dns/batch.js';
 import { nsupdateBackend } from '../src/dns/nsupdate.js';
 import { observeTlsa } from '../src/dns/observer.js';
+import { checkServed, countPromoted, digBatchFile, fleet, pointAll, tlsaLines, writeFleetConfig } from '../test/support/fleet.js';
 import { createQueryPool } from '../src/dns/pool.js';
 import type { ChangeGroup, ServerAddress } from '../src/dns/types.js';
 import { median, timed, type Timed } from './measure.js';
@@ -33,13 +34,6 @@ const KEYS = 8;
 const TTL = 2;
 const ZONE = 'bench.test';
 const fake = (i: number) => i.toString(16).padStart(64, 'e');
-
-interface Service {
-  id: string;
-  names: string[];
-  lineage: string;
-  activateDir: string;
-}
 
 interface Row {
   what: string;
@@ -55,28 +49,9 @@ interface Row {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
 
-/** Points a certbot-style live dir at one generation's files (symlinks swapped atomically). */
-async function pointLineage(lineage: string, leaf: LeafPaths): Promise<void> {
-  await mkdir(lineage, { recursive: true });
-  const files: [string, string][] = [['cert.pem', leaf.cert], ['chain.pem', leaf.chain], ['fullchain.pem', leaf.fullchain], ['privkey.pem', leaf.key]];
-  for (const [name, target] of files) {
-    const tmp = join(lineage, `.${name}.new`);
-    await rm(tmp, { force: true });
-    await symlink(target, tmp);
-    await rename(tmp, join(lineage, name));
-  }
-}
-
-/** `dig -f`: one line per name, the same questions dane-hook asks (no recursion, DO bit). */
-async function digBatch(dir: string, bind: BindServer, names: string[]): Promise<string> {
-  const file = join(dir, 'dig-batch.txt');
-  await writeFile(file, names.map((n) => `@127.0.0.1 -p ${bind.port} +norec +dnssec +short +split=0 TLSA ${n}`).join('\n') + '\n');
-  return file;
-}
-
 /** TLSA records served at every name, as dig -f sees them. */
 async function servedRecords(batch: string): Promise<string[]> {
-  return (await timed('dig', ['-f', batch])).out.split('\n').filter((l) => /^\d \d \d [0-9A-F]+$/i.test(l.trim()));
+  return tlsaLines((await timed('dig', ['-f', batch])).out);
 }
 
 /** One nsupdate process per record, on a sample: the per-record cost. */
@@ -120,26 +95,12 @@ async function benchSize(n: number, gens: [LeafPaths[], LeafPaths[]], hashes: Ha
   const bind = await startBind({ zone: ZONE, ttl: TTL, querylog: true });
   const dir = await mkdtemp(join(tmpdir(), `dane-hook-bench-${n}-`));
   try {
-    const services: Service[] = Array.from({ length: n }, (_, i) => ({
-      id: `s${i}`,
-      names: i % 2 === 0 ? [`_25._tcp.mx${i}.${ZONE}.`, `_465._tcp.mx${i}.${ZONE}.`] : [`_25._tcp.mx${i}.${ZONE}.`],
-      lineage: join(dir, 'live', `s${i}`),
-      activateDir: join(dir, 'active', `s${i}`),
-    }));
-    for (const [i, s] of services.entries()) await pointLineage(s.lineage, gens[0][i % KEYS]!);
+    const services = fleet(dir, n, ZONE);
+    await pointAll(services, gens[0]);
     const names = services.flatMap((s) => s.names);
     const records = names.length * 2;
-    const config = join(dir, 'config.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        stateDir: join(dir, 'state'),
-        dns: { backend: 'nsupdate', server: bind.address, tsigKey: bind.tsigKeyFile, zone: ZONE },
-        defaults: { ttl: TTL, records: ['3 1 1', '2 1 1'] },
-        services: services.map((s) => ({ id: s.id, lineage: s.lineage, tlsaNames: s.names, activateDir: s.activateDir })),
-      }),
-    );
-    const batch = await digBatch(dir, bind, names);
+    const config = await writeFleetConfig(dir, bind, services, TTL);
+    const batch = await digBatchFile(dir, bind, names);
     const rows: Row[] = [];
     const rssAll: number[] = [];
     const log = (t: string) => process.stdout.write(`  [${n}] ${t}\n`);
@@ -174,7 +135,7 @@ async function benchSize(n: number, gens: [LeafPaths[], LeafPaths[]], hashes: Ha
     // 3. Renewal (new keys, same issuer): every name's 3 1 1 is replaced, its 2 1 1 stays. Today's
     // core may promote in the deploy itself; the rollover core of issue 7 waits for the advance.
     log('renewal: deploy of the new certificates, wait 2 x TTL, advance...');
-    for (const [i, s] of services.entries()) await pointLineage(s.lineage, gens[1][i % KEYS]!);
+    await pointAll(services, gens[1]);
     const renewal = await cli(['deploy', '--config', config, '--quiet']);
     rssAll.push(renewal.rssMb!);
     await sleep(2 * TTL * 1000 + 1500);
@@ -228,34 +189,6 @@ async function benchSize(n: number, gens: [LeafPaths[], LeafPaths[]], hashes: Ha
     await bind.stop();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** Every name serves exactly the 2 1 1 of the intermediate and the 3 1 1 of its service's key, signed. */
-async function checkServed(bind: BindServer, services: Service[], keys: string[], ca: string): Promise<string | undefined> {
-  const pool = createQueryPool();
-  try {
-    const server = { host: '127.0.0.1', port: bind.port };
-    for (const [i, s] of services.entries()) {
-      const want = [`2 1 1 ${ca}`, `3 1 1 ${keys[i % KEYS]}`].sort();
-      for (const obs of await Promise.all(s.names.map((n) => observeTlsa(n, [server], { ask: pool.query })))) {
-        const a = obs.answers[0]!;
-        const got = a.records.map((r) => `${r.usage} ${r.selector} ${r.matching} ${r.data}`).sort();
-        if (a.status !== 'ok' || !a.signed || got.join() !== want.join()) return `${obs.name} serves ${got.join(', ') || a.status}, expected ${want.join(', ')}`;
-      }
-    }
-    return undefined;
-  } finally {
-    pool.close();
-  }
-}
-
-async function countPromoted(services: Service[], gen: LeafPaths[]): Promise<number> {
-  let ok = 0;
-  for (const [i, s] of services.entries()) {
-    const [active, want] = await Promise.all([readFile(join(s.activateDir, 'cert.pem'), 'utf8').catch(() => ''), readFile(gen[i % KEYS]!.cert, 'utf8')]);
-    if (active.includes(want.trim())) ok++;
-  }
-  return ok;
 }
 
 function ratio(r: Row): string {

@@ -21,15 +21,27 @@ export interface ApplyContext {
   settings: ServiceSettings;
   dns: DnsContext;
   now: number;
+  /** How changes leave (default: this service's backend, one update per zone); many.ts batches services. */
+  send?: (changes: RecordChange[]) => Promise<void>;
+  /**
+   * How the state is saved (default: written at once). `beforeSend` marks the save a publish needs
+   * before its records leave the machine; many.ts defers every other save to one write at the end.
+   */
+  save?: (beforeSend: boolean) => void;
 }
 
-async function applyChanges(ctx: DnsContext, changes: RecordChange[]): Promise<void> {
+/** The changes split by the zone of each name ('' when not known), order kept within each. */
+export function changesByZone(ctx: DnsContext, changes: RecordChange[]): Map<string, RecordChange[]> {
   const byZone = new Map<string, RecordChange[]>();
   for (const c of changes) {
     const zone = ctx.zoneOf[c.name] ?? '';
     byZone.set(zone, [...(byZone.get(zone) ?? []), c]);
   }
-  for (const [zone, list] of byZone) await ctx.backend.apply(list, { zone });
+  return byZone;
+}
+
+async function applyChanges(ctx: DnsContext, changes: RecordChange[]): Promise<void> {
+  for (const [zone, list] of changesByZone(ctx, changes)) await ctx.backend.apply(list, { zone });
 }
 
 const changeOf = (s: Extract<Step, { kind: 'publish' | 'withdraw' }>, ttl: number): RecordChange =>
@@ -38,7 +50,8 @@ const changeOf = (s: Extract<Step, { kind: 'publish' | 'withdraw' }>, ttl: numbe
 /** Runs the steps; returns the steps done and, if the rest was held (--connect), why. */
 export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done: Step[]; held?: string }> {
   const { file, settings } = run;
-  const save = () => saveService(run.stateDir, file);
+  const save = (beforeSend = false) => (run.save ? run.save(beforeSend) : saveService(run.stateDir, file));
+  const send = (changes: RecordChange[]) => (run.send ? run.send(changes) : applyChanges(run.dns, changes));
   const apply = (list: Step[]) => {
     for (const s of list) file.rollover = applyStep(file.rollover, s, run.now);
   };
@@ -52,10 +65,10 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
       const text = batch.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ');
       if (step.kind === 'publish') {
         apply(batch);
-        save();
-        await applyChanges(run.dns, batch.map((s) => changeOf(s, settings.ttl)));
+        save(true);
+        await send(batch.map((s) => changeOf(s, settings.ttl)));
       } else {
-        await applyChanges(run.dns, batch.map((s) => changeOf(s, settings.ttl)));
+        await send(batch.map((s) => changeOf(s, settings.ttl)));
         // An emitted withdrawal that can be checked stays owned until it is seen gone.
         if (run.dns.backend.applies || !run.dns.verified) apply(batch);
       }

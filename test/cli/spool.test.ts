@@ -3,7 +3,7 @@
 // --post-hook) deploys every recorded renewal; bad or foreign entries are named, never silent.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ describe('deploy --spool, then one advance (real named, real nsupdate)', () => {
     [bind, pki] = await Promise.all([startBind({ ttl: 1 }), makePki(join(dir, 'pki'), { kinds: ['ec-p256'] })]);
     leaves = await Promise.all(Array.from({ length: N }, (_, i) => makeLeaf(join(dir, 'live', host(i)), pki.intermediate, pki.root, { kind: 'ec-p256', host: host(i) })));
     www = await makeLeaf(join(dir, 'live', 'www.example.test'), pki.intermediate, pki.root, { kind: 'ec-p256', host: 'www.example.test' });
+    await mkdir(join(dir, 'active'));
     config = join(dir, 'config.json');
     await writeFile(
       config,

@@ -9,7 +9,7 @@ import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import type { RunReport } from '../../engine/run.js';
 import type { RunFailure } from '../report.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
-import { failure, isFailure, jsonSink, print, runOne, worst, type CommonArgs } from './run-common.js';
+import { failure, isFailure, print, runBatch, worst, type CommonArgs } from './run-common.js';
 import { runSpooled } from './spooled.js';
 
 type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
@@ -69,16 +69,15 @@ const command: CommandModule<object, Args> = {
     let reports: RunReport[] = [];
     for (let round = 0; ; round++) {
       reports = round === 0 ? [...spooled] : [];
-      for (const s of services) {
-        if (round === 0 && (spooled.some((r) => r.service === s.id) || failures.some((f) => f.service === s.id))) continue;
-        const sink = jsonSink(args);
-        const r = await runOne(global.stateDir, s, { kind: 'advance' }, { dryRun: args.dryRun, force: args.force, out: sink.out }, services.length === 1 && failures.length === 0, args.verbose);
+      const due = services.filter((s) => !(round === 0 && (spooled.some((r) => r.service === s.id) || failures.some((f) => f.service === s.id))));
+      const results = await runBatch(global.stateDir, due.map((s) => ({ settings: s, trigger: { kind: 'advance' } as const })), args, services.length === 1 && failures.length === 0);
+      for (const r of results) {
         if (isFailure(r)) {
           failures.push(r);
           continue;
         }
-        const before = done.get(s.id) ?? { steps: [], emitted: '' };
-        done.set(s.id, { steps: [...before.steps, ...r.steps], emitted: before.emitted + sink.text() });
+        const before = done.get(r.service) ?? { steps: [], emitted: '' };
+        done.set(r.service, { steps: [...before.steps, ...r.steps], emitted: before.emitted + (r.emitted ?? '') });
         reports.push(r);
       }
       services = services.filter((s) => !failures.some((f) => f.service === s.id));

@@ -2,6 +2,7 @@
 // printing the reports and choosing the exit code.
 import { Exit, UserError, worst } from '../../errors.js';
 import { runService } from '../../engine/run.js';
+import { runServices } from '../../engine/many.js';
 import type { RunOptions, RunReport, Trigger } from '../../engine/types.js';
 import type { CertFiles } from '../../acme/types.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
@@ -54,6 +55,23 @@ export function failure(service: string, err: unknown, verbose?: boolean): RunFa
   return { service, error: message, exitCode: Exit.INTERNAL };
 }
 
+/**
+ * Runs services: one alone as before; several in one batched run (engine/many.ts: shared zone
+ * facts and queries, DNS changes per zone for all of them). Results in the services' order; a
+ * failure is printed at once (see failure()). With --json each report carries what it emitted.
+ */
+export async function runBatch(stateDir: string, items: { settings: ServiceSettings; trigger: Trigger }[], args: CommonArgs, alone: boolean): Promise<(RunReport | RunFailure)[]> {
+  const sinks = items.map(() => jsonSink(args));
+  const withEmitted = (r: RunReport, i: number): RunReport => (args.json ? { ...r, emitted: sinks[i]!.text() } : r);
+  const opts = { dryRun: args.dryRun, force: args.force };
+  if (items.length === 1) {
+    const r = await runOne(stateDir, items[0]!.settings, items[0]!.trigger, { ...opts, out: sinks[0]!.out }, alone, args.verbose);
+    return [isFailure(r) ? r : withEmitted(r, 0)];
+  }
+  const results = await runServices(stateDir, items.map((it, i) => ({ ...it, out: sinks[i]!.out })), opts);
+  return results.map((r, i) => (r.report ? withEmitted(r.report, i) : failure(items[i]!.settings.id, r.error, args.verbose)));
+}
+
 export const isFailure = (r: RunReport | RunFailure): r is RunFailure => 'error' in r;
 
 /** With --json the emit backend's text goes inside the JSON document, not beside it. */
@@ -70,11 +88,9 @@ export async function runAll(
 ): Promise<{ reports: RunReport[]; failures: RunFailure[]; code: number }> {
   const reports: RunReport[] = [];
   const failures: RunFailure[] = [];
-  for (const s of services) {
-    const sink = jsonSink(args);
-    const r = await runOne(global.stateDir, s, trigger(s), { dryRun: args.dryRun, force: args.force, out: sink.out }, services.length === 1, args.verbose);
+  for (const r of await runBatch(global.stateDir, services.map((s) => ({ settings: s, trigger: trigger(s) })), args, services.length === 1)) {
     if (isFailure(r)) failures.push(r);
-    else reports.push(args.json ? { ...r, emitted: sink.text() } : r);
+    else reports.push(r);
   }
   print(reports, args, global.warnings, failures);
   return { reports, failures, code: worst([...reports, ...failures].map((r) => r.exitCode)) };

@@ -5,13 +5,16 @@ import { UserError } from '../../errors.js';
 import { findServices } from '../../config/index.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import type { RunReport } from '../../engine/run.js';
+import type { CertFiles } from '../../acme/types.js';
 import { readSpool, removeSpoolEntry } from '../../state/spool.js';
 import type { RunFailure } from '../report.js';
-import { failure, isFailure, jsonSink, runOne, type CommonArgs } from './run-common.js';
+import { failure, isFailure, runBatch, type CommonArgs } from './run-common.js';
 
 /** Deploy reports of the spooled renewals (the last one per service); failures go to `failures`. */
 export async function runSpooled(global: GlobalSettings, services: ServiceSettings[], args: CommonArgs, failures: RunFailure[]): Promise<RunReport[]> {
-  const reports = new Map<string, RunReport>();
+  // The last recorded renewal per service: the files it names are what the client left in place.
+  const latest = new Map<string, { settings: ServiceSettings; files: CertFiles }>();
+  const entries: { path: string; ids: string[] }[] = [];
   for (const spooled of readSpool(global.stateDir)) {
     if (!spooled.entry) {
       failures.push(failure('spool', new UserError(`spool entry ${spooled.path} is not valid (${spooled.error}): remove it`), args.verbose));
@@ -24,18 +27,20 @@ export async function runSpooled(global: GlobalSettings, services: ServiceSettin
       if (!args.dryRun) removeSpoolEntry(spooled.path);
       continue;
     }
-    let taken = true;
-    for (const s of matched) {
-      const sink = jsonSink(args);
-      const r = await runOne(global.stateDir, s, { kind: 'deploy', files }, { dryRun: args.dryRun, force: args.force, out: sink.out }, false, args.verbose);
-      if (isFailure(r)) {
-        failures.push(r);
-        taken = false;
-      } else {
-        reports.set(s.id, args.json ? { ...r, emitted: sink.text() } : r);
-      }
-    }
-    if (taken && !args.dryRun) removeSpoolEntry(spooled.path);
+    for (const s of matched) latest.set(s.id, { settings: s, files });
+    entries.push({ path: spooled.path, ids: matched.map((s) => s.id) });
   }
-  return [...reports.values()];
+  if (latest.size === 0) return [];
+  const items = [...latest.values()].map(({ settings, files }) => ({ settings, trigger: { kind: 'deploy' as const, files } }));
+  const reports: RunReport[] = [];
+  const failed = new Set<string>();
+  for (const r of await runBatch(global.stateDir, items, args, false)) {
+    if (isFailure(r)) {
+      failures.push(r);
+      failed.add(r.service);
+    } else reports.push(r);
+  }
+  // An entry goes once every service it named took it; a failed one is retried next run.
+  if (!args.dryRun) for (const e of entries) if (!e.ids.some((id) => failed.has(id))) removeSpoolEntry(e.path);
+  return reports;
 }
