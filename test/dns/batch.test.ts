@@ -25,7 +25,8 @@ const del = (name: string, record: TlsaRecord): RecordChange => ({ op: 'delete',
 async function digServed(bind: BindServer, name: string): Promise<string> {
   let out = '';
   for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
-    out = (await bind.dig(['+short', '+split=0', 'TLSA', name])).trim().toLowerCase();
+    // Record lines only: dig may print a warning line instead (e.g. after a stray datagram).
+    out = (await bind.dig(['+short', '+split=0', 'TLSA', name])).toLowerCase().split('\n').filter((l) => /^\d \d \d [0-9a-f]+$/.test(l.trim())).join('\n');
     if (out !== '') break;
   }
   return out;
