@@ -18,7 +18,7 @@ const at = (port: number): ServerAddress => ({ host: '127.0.0.1', port });
 
 describe('query pool and zone cache (real named: signed primary + secondary)', () => {
   let bind: BindServer;
-  const N = 400;
+  const N = 120;
   const data = Array.from({ length: N }, () => hex());
   const name = (i: number) => `_25._tcp.h${i}.${bind.zone}`;
   before(async () => {
