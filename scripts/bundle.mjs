@@ -21,7 +21,7 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
-  // node-forge and yargs' CommonJS parts call require(): give the ESM bundle a real one.
+  // yargs' CommonJS parts call require(): give the ESM bundle a real one.
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },

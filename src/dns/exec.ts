@@ -40,7 +40,6 @@ export function execBackend(options: ExecOptions): Backend {
     applies: true,
     async apply(changes: RecordChange[], apply: ApplyOptions): Promise<void> {
       const checked = checkChanges(changes, apply.zone || undefined);
-      if (apply.dryRun) return;
       for (const change of checked) {
         const r = await execaCommand(options.command, {
           env: execEnv(change, apply.zone),

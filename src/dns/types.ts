@@ -19,7 +19,6 @@ export interface ServerAddress {
 export interface ApplyOptions {
   /** The zone the names are in (absolute). */
   zone: string;
-  dryRun?: boolean;
 }
 
 /** A DNS backend applies changes for one zone, in the order given. */
