@@ -4,6 +4,7 @@
 import type { CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { Exit, UserError } from '../../errors.js';
+import { impliedBackend } from '../../dns/backends.js';
 import { listServices, loadService } from '../../state/store.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import type { RunReport } from '../../engine/run.js';
@@ -39,8 +40,8 @@ export function allServices(global: GlobalSettings, onError?: (id: string, err: 
 function withDnsFlags(s: ServiceSettings, flags: GlobalSettings['dnsFlags']): ServiceSettings {
   if (!flags || Object.keys(flags).length === 0) return s;
   const dns = { ...s.dns, ...flags };
-  // As for a config: a command means exec, an API URL powerdns, a server or key nsupdate, unless --dns says.
-  if (!flags.backend) dns.backend = flags.command ? 'exec' : flags.apiUrl ? 'powerdns' : flags.server || flags.tsigKeyFile ? 'nsupdate' : s.dns.backend;
+  // As for a config: the backend the given settings imply, unless --dns names one.
+  if (!flags.backend) dns.backend = impliedBackend(flags) ?? s.dns.backend;
   return { ...s, dns };
 }
 
@@ -52,7 +53,7 @@ const command: CommandModule<object, Args> = {
   builder: (y) =>
     addServiceOptions(y)
       .option('wait', { type: 'boolean', describe: 'Keep running until no step waits (progress shown on a terminal)' })
-      .option('max-wait', { type: 'number', default: 3600, describe: 'With --wait: give up after this many seconds' }) as never,
+      .option('max-wait', { type: 'number', default: 3600, describe: 'With --wait: give up after this many seconds' }),
   handler: async (argv) => {
     const global = settingsFromArgs(argv, process.env, { needService: false });
     const args = argv as Args & CommonArgs;
