@@ -22,6 +22,27 @@ export const Exit = {
   INTERNAL: 70,
 } as const;
 
+/** What each exit code means, for --help and the man page (README.md "Exit codes" says more). */
+export const EXIT_MEANINGS: readonly (readonly [number, string])[] = [
+  [Exit.OK, 'ok'],
+  [Exit.USAGE, 'bad input'],
+  [Exit.DNS, 'DNS failure'],
+  [Exit.UNSAFE, 'unsafe deploy'],
+  [Exit.NOT_READY, 'not ready'],
+  [Exit.LOCKED, 'locked'],
+  [Exit.UNSAFE_PLAN, 'needs --force'],
+  [Exit.NOT_VERIFIED, 'service not verified'],
+  [Exit.INTERNAL, 'internal error (a bug)'],
+];
+
+/** The monitoring-plugin codes `check` exits with instead. */
+export const CHECK_EXIT_MEANINGS: readonly (readonly [number, string])[] = [
+  [0, 'OK'],
+  [1, 'WARNING'],
+  [2, 'CRITICAL'],
+  [3, 'UNKNOWN (bad input included)'],
+];
+
 export class UserError extends Error {
   readonly exitCode: number;
   constructor(message: string, options: { exitCode?: number; cause?: unknown } = {}) {
