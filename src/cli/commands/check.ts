@@ -8,7 +8,7 @@ import { CHECK_USAGE, gatherService } from '../../check/gather.js';
 import { buildReport, reportText } from '../../check/report.js';
 import { systemResolver } from '../../check/resolver.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
-import { allServices } from './advance.js';
+import { allServices } from '../services.js';
 import { renderPrometheus, type PrometheusInput } from '../../check/prometheus.js';
 import { loadService } from '../../state/store.js';
 import { writeFileAtomic } from '../../state/atomic.js';

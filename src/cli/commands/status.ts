@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { serviceStatus, type ServiceStatus } from '../../engine/status.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
-import { allServices } from './advance.js';
+import { allServices } from '../services.js';
 
 type Args = ServiceArgs & { offline?: boolean };
 
