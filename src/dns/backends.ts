@@ -2,7 +2,7 @@
 // it when no backend is named, the settings it needs, and a loader. Adding a provider is one module
 // plus one row here. A backend's module is loaded only when a change is applied, so `check` and
 // `status`, which only observe, never load one.
-import type { Backend, BackendName, BackendSettings, RecordChange } from './types.js';
+import type { Backend, BackendName, BackendSettings, EmitSink } from './types.js';
 
 export interface Need {
   key: keyof BackendSettings;
@@ -11,9 +11,6 @@ export interface Need {
   /** Checked only when the backend is built, not when the config is read (an older rule kept as it was). */
   atBuild?: true;
 }
-
-/** Where the emit backend hands the changes it was given (checked, in order, for one zone). */
-export type EmitSink = (changes: RecordChange[], zone: string) => void | Promise<void>;
 
 export type BackendFactory = (settings: BackendSettings, emitted: EmitSink) => Backend;
 

@@ -2,9 +2,8 @@
 // valid TTLs and data) and hands it to its sink; rendering and printing it (dns/render.ts) is the
 // caller's business, so nothing under dns/ writes to stdout.
 import { checkName } from '../tlsa/name.js';
-import type { EmitSink } from './backends.js';
 import { checkChanges } from './changes.js';
-import type { ApplyOptions, Backend, RecordChange } from './types.js';
+import type { ApplyOptions, Backend, EmitSink, RecordChange } from './types.js';
 
 export function emitBackend(emitted: EmitSink): Backend {
   return {

@@ -42,6 +42,9 @@ export interface ApplyOptions {
   zone: string;
 }
 
+/** Where the emit backend hands the changes it was given (checked, in order, for one zone). */
+export type EmitSink = (changes: RecordChange[], zone: string) => void | Promise<void>;
+
 /** A DNS backend applies changes for one zone, in the order given. */
 export interface Backend {
   readonly name: string;
