@@ -5,7 +5,7 @@
 //   name, absolute), TLSA_TTL and TLSA_ZONE;
 //   exit 0: done; 1: nothing to do (already there / already gone); anything else: failure.
 // The command is split into words and run without a shell; every value was checked first.
-import { execaCommand } from 'execa';
+import { execa, parseCommandString } from 'execa';
 import { DnsError } from '../errors.js';
 import { parseOwner } from '../tlsa/name.js';
 import { checkChanges } from './changes.js';
@@ -40,9 +40,9 @@ export function execBackend(options: ExecOptions): Backend {
     applies: true,
     async apply(changes: RecordChange[], apply: ApplyOptions): Promise<void> {
       const checked = checkChanges(changes, apply.zone || undefined);
-      if (apply.dryRun) return;
+      const [file, ...args] = parseCommandString(options.command);
       for (const change of checked) {
-        const r = await execaCommand(options.command, {
+        const r = await execa(file!, args, {
           env: execEnv(change, apply.zone),
           reject: false,
           stdin: 'ignore',

@@ -3,7 +3,7 @@
 // replaces had another owner or mode (a service reading its key as root:ssl-cert 0640 keeps it).
 import { accessSync, chownSync, constants, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { execaCommand } from 'execa';
+import { execa, parseCommandString } from 'execa';
 import { Exit, UserError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic.js';
 
@@ -130,7 +130,8 @@ function writeKeeping(path: string, data: Buffer, owner: Owner): void {
 /** Runs the reload command (split into words; no shell). */
 export async function reload(command: string): Promise<void> {
   try {
-    await execaCommand(command, { timeout: 120_000, stdin: 'ignore' });
+    const [file, ...args] = parseCommandString(command);
+    await execa(file!, args, { timeout: 120_000, stdin: 'ignore' });
   } catch (err) {
     const e = err as { shortMessage?: string; stderr?: string; message: string };
     const detail = (e.stderr ?? '').trim().split('\n').slice(-1)[0];
