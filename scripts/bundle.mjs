@@ -1,7 +1,7 @@
 // Bundles the CLI into one ESM file: one file to read at start-up is what keeps cold start near
 // the openssl pipeline's (see bench/). Type checking is tsc's job; this only packs.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 // Chunk names carry content hashes: start clean so no stale chunk is shipped.
@@ -21,12 +21,21 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
-  // node-forge and yargs' CommonJS parts call require(): give the ESM bundle a real one.
+  // yargs' CommonJS parts call require(): give the ESM bundle a real one.
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
   // The bundle has no package.json beside it: the version is written in.
   define: { __DANE_HOOK_VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
 });
+// The entry alone is run as a program: only it gets the #! line (a chunk with one would be a
+// script that is not executable, to lintian and to anyone reading it).
+writeFileSync('dist/dane-hook.mjs', `#!/usr/bin/env node\n${readFileSync('dist/dane-hook.mjs', 'utf8')}`);
 chmodSync('dist/dane-hook.mjs', 0o755);
+
+// dane-hook(1) from the same tables as --help (tsc has just built them under build/).
+const { manPage } = await import('../build/src/cli/manpage.js');
+const epoch = process.env.SOURCE_DATE_EPOCH;
+const day = (epoch ? new Date(Number(epoch) * 1000) : new Date()).toISOString().slice(0, 10);
+writeFileSync('dist/dane-hook.1', manPage(version, day));

@@ -26,6 +26,29 @@ export const Exit = {
   INTERNAL: 70,
 } as const;
 
+/** What each exit code means, for --help and the man page (README.md "Exit codes" says more). */
+export const EXIT_MEANINGS: readonly (readonly [number, string])[] = [
+  [Exit.OK, 'ok'],
+  [Exit.USAGE, 'bad input'],
+  [Exit.DNS, 'DNS failure'],
+  [Exit.UNSAFE, 'unsafe deploy'],
+  [Exit.NOT_READY, 'not ready'],
+  [Exit.LOCKED, 'locked'],
+  [Exit.UNSAFE_PLAN, 'needs --force'],
+  [Exit.NOT_VERIFIED, 'service not verified'],
+  [Exit.RELOAD_FAILED, 'reload failed'],
+  [Exit.EXPIRING, 'expiring, no ready replacement'],
+  [Exit.INTERNAL, 'internal error (a bug)'],
+];
+
+/** The monitoring-plugin codes `check` exits with instead. */
+export const CHECK_EXIT_MEANINGS: readonly (readonly [number, string])[] = [
+  [0, 'OK'],
+  [1, 'WARNING'],
+  [2, 'CRITICAL'],
+  [3, 'UNKNOWN (bad input included)'],
+];
+
 /**
  * The one order of outcomes, most important first: failures (the run could not do its work),
  * then hazards (it ran, but something is unsafe or needs a person), then waits. When several

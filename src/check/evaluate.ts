@@ -103,7 +103,7 @@ export function certSummary(der: Buffer, now: number): CertSummary {
 }
 
 /** The RRset to judge: the resolver's when it answered, else what the authoritative servers agree on. */
-function rrset(f: EndpointFacts): TlsaRecord[] {
+export function rrset(f: EndpointFacts): TlsaRecord[] {
   if (f.resolver && f.resolver.status !== 'error' && f.resolver.status !== 'servfail') return f.resolver.records;
   const seen = new Map<string, TlsaRecord>();
   for (const a of f.auth) for (const r of a.records) seen.set(recordKey(r), r);

@@ -1,26 +1,12 @@
 // The dane-hook command line. Only the invoked command's module is loaded: cold start matters
 // when a hook runs for every lineage of a renewal (see bench/).
-import type { Argv, CommandModule } from 'yargs';
-import { Exit, UserError } from '../errors.js';
+import type { Argv } from 'yargs';
+import { CHECK_EXIT_MEANINGS, Exit, EXIT_MEANINGS, UserError } from '../errors.js';
+import { COMMANDS } from './command-list.js';
 
 // Set by scripts/bundle.mjs; the tsc build (tests) falls back to 'dev'.
 declare const __DANE_HOOK_VERSION__: string | undefined;
 const VERSION = typeof __DANE_HOOK_VERSION__ === 'string' ? __DANE_HOOK_VERSION__ : 'dev';
-
-interface Entry {
-  describe: string;
-  load: () => Promise<CommandModule<any, any>>;
-}
-
-// One line per command; `load` brings the builder and handler only when it is the one run.
-const COMMANDS: Record<string, Entry> = {
-  tlsa: { describe: 'Print TLSA records for certificate, key or CSR files', load: async () => (await import('./commands/tlsa.js')).default },
-  deploy: { describe: "After a renewal: publish the new chain's records, put it in service when safe, withdraw stale ones", load: async () => (await import('./commands/deploy.js')).default },
-  'pre-renew': { describe: "Before a renewal: publish the next key's record (exit 5 while not ready)", load: async () => (await import('./commands/pre-renew.js')).default },
-  advance: { describe: 'Periodic run: promote ready chains, withdraw stale records', load: async () => (await import('./commands/advance.js')).default },
-  check: { describe: 'Monitoring check: live chain, validated TLSA, authoritative servers and files agree (exit 0-3)', load: async () => (await import('./commands/check.js')).default },
-  status: { describe: 'Show records, readiness and the next step per service', load: async () => (await import('./commands/status.js')).default },
-};
 
 export async function main(argv: string[]): Promise<number> {
   const words = argv.slice(2);
@@ -50,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .alias('help', 'h')
     .version(VERSION)
-    .epilogue('Exit codes: 0 ok, 2 bad input, 3 DNS failure, 4 unsafe deploy, 5 not ready, 6 locked, 7 needs --force, 8 service not verified; check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See README.md.')
+    .epilogue(`Exit codes: ${codes(EXIT_MEANINGS)}; check: ${codes(CHECK_EXIT_MEANINGS)}. See README.md and man dane-hook.`)
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err) => {
       throw err ?? new UserError(msg);
@@ -73,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
     return report(err, verbose);
   }
 }
+
+const codes = (list: readonly (readonly [number, string])[]) => list.map(([n, text]) => `${n} ${text}`).join(', ');
 
 function report(err: unknown, verbose: boolean): number {
   if (err instanceof UserError) {

@@ -7,18 +7,15 @@ import { UserError } from '../errors.js';
 import { checkFile } from '../acme/files.js';
 import { parseServer } from '../dns/address.js';
 import { checkTsigKeyFile } from '../dns/tsig.js';
-import type { ServerAddress } from '../dns/types.js';
+import { BACKEND_NAMES, EMIT_FORMATS, type ServerAddress } from '../dns/types.js';
+import { STARTTLS_PROTOCOLS } from '../tls/starttls.js';
 import { checkName, checkTtl, parseOwner } from '../tlsa/name.js';
 import { paramsText, parseParams, type TlsaParams } from '../tlsa/record.js';
 import { attempt, checkKeys, fail, isObject, type Ctx } from './context.js';
+import { DNS_KEYS } from './flags.js';
 import type { BackendName, CertSource, EmitFormat, ServiceSettings } from './types.js';
 
-export const SERVICE_KEYS = ['id', 'lineage', 'cert', 'chain', 'fullchain', 'key', 'tlsaNames', 'records', 'ttl', 'activateDir', 'reload', 'nextKey', 'extraCa', 'connect', 'starttls', 'dns'] as const;
-export const DNS_KEYS = ['backend', 'server', 'tsigKey', 'zone', 'authServers', 'emitFormat', 'command', 'apiUrl', 'apiKeyFile'] as const;
 export const DEFAULTS_KEYS = ['ttl', 'records', 'extraCa'] as const;
-const BACKENDS: BackendName[] = ['emit', 'nsupdate', 'exec', 'powerdns'];
-const EMIT_FORMATS: EmitFormat[] = ['nsupdate', 'zone', 'json'];
-export const STARTTLS = ['smtp', 'imap', 'pop3', 'ftp', 'xmpp', 'none'] as const;
 /** File-name safe: the id names the state file. */
 export const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -87,7 +84,7 @@ export function readDns(ctx: Ctx, raw: unknown, path: string): DnsFields {
   if (!isObject(raw)) return fail(ctx, path, `must be an object with ${DNS_KEYS.join(', ')}`) ?? {};
   checkKeys(ctx, path, raw, DNS_KEYS);
   const out: DnsFields = {
-    backend: readEnum(ctx, raw, 'backend', path, BACKENDS),
+    backend: readEnum(ctx, raw, 'backend', path, BACKEND_NAMES),
     emitFormat: readEnum(ctx, raw, 'emitFormat', path, EMIT_FORMATS),
   };
   const command = readString(ctx, raw, 'command', path);
@@ -185,7 +182,7 @@ export function readService(ctx: Ctx, raw: Record<string, unknown>, path: string
     reload: readString(ctx, raw, 'reload', path),
     nextKeyFile: readPath(ctx, raw, 'nextKey', path),
     extraCaFiles: readExtraCa(ctx, raw, path),
-    starttls: readEnum(ctx, raw, 'starttls', path, STARTTLS),
+    starttls: readEnum(ctx, raw, 'starttls', path, STARTTLS_PROTOCOLS),
     source: prune({
       lineage: readPath(ctx, raw, 'lineage', path),
       cert: readPath(ctx, raw, 'cert', path),

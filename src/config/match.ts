@@ -16,10 +16,6 @@ export function findServices(settings: Pick<GlobalSettings, 'services'>, files: 
   return settings.services.filter((s) => s.tlsaNames.some((n) => names.some((d) => covers(d, parseOwner(n)?.host ?? ''))));
 }
 
-export function findService(settings: Pick<GlobalSettings, 'services'>, files: CertFiles): ServiceSettings | undefined {
-  return findServices(settings, files)[0];
-}
-
 function samePlace(s: ServiceSettings, f: CertFiles): boolean {
   const src = s.source;
   if (src.lineage !== undefined && f.lineage !== undefined && resolve(src.lineage) === resolve(f.lineage)) return true;

@@ -1,7 +1,9 @@
 // Completing a service: defaults, required fields, and rules that look at several fields at once.
 import { parseOwner } from '../tlsa/name.js';
 import { paramsText, parseParams, type TlsaParams } from '../tlsa/record.js';
+import { backendRow, impliedBackend, unmetNeeds } from '../dns/backends.js';
 import { fail, warn, type Ctx } from './context.js';
+import { dnsKeyOf, FLAG_OF } from './flags.js';
 import type { DnsFields, ServiceFields } from './fields.js';
 import { DEFAULT_TTL, type DnsSettings, type ServiceSettings } from './types.js';
 
@@ -19,9 +21,9 @@ export function deriveId(tlsaNames: readonly string[] | undefined): string | und
   return owner?.host.replace(/\.$/, '').replace(/[^a-z0-9._-]/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64) || undefined;
 }
 
-/** nsupdate when an update server or key is given, else emit (print the plan for a person to apply). */
+/** The named backend, else the one its settings imply, else emit (print the plan for a person to apply). */
 export function completeDns(d: DnsFields): DnsSettings {
-  const backend = d.backend ?? (d.command !== undefined ? 'exec' : d.apiUrl !== undefined ? 'powerdns' : d.server !== undefined || d.tsigKeyFile !== undefined ? 'nsupdate' : 'emit');
+  const backend = d.backend ?? impliedBackend(d) ?? 'emit';
   const dns: DnsSettings = { backend, authServers: d.authServers ?? [], emitFormat: d.emitFormat ?? 'nsupdate' };
   if (d.server) dns.server = d.server;
   if (d.tsigKeyFile) dns.tsigKeyFile = d.tsigKeyFile;
@@ -63,12 +65,12 @@ export function completeService(ctx: Ctx, path: string, f: ServiceFields, d: Dns
   if (src.lineage === undefined && (src.cert !== undefined || src.fullchain !== undefined) !== (src.key !== undefined)) {
     fail(ctx, where(src.key === undefined ? 'key' : 'cert'), `is missing: ${src.key === undefined ? 'a certificate needs its key' : 'a key needs its cert or fullchain'}`);
   }
-  if (dns.backend === 'exec' && dns.command === undefined) fail(ctx, where('dns.command'), 'is missing: the exec backend runs this command per record change (flag --exec)');
-  if (dns.backend === 'powerdns' && dns.apiUrl === undefined) fail(ctx, where('dns.apiUrl'), 'is missing: the powerdns backend sends changes to this API URL (flag --api-url)');
-  if (dns.backend === 'powerdns' && dns.apiKeyFile === undefined) fail(ctx, where('dns.apiKeyFile'), 'is missing: the powerdns backend needs the file holding the API key (flag --api-key-file)');
-  if (dns.backend === 'nsupdate' && dns.tsigKeyFile === undefined) {
-    warn(ctx, where('dns.tsigKey'), 'is not set: nsupdate will send unsigned updates (fine only for an IP-restricted server)');
+  const row = backendRow(dns.backend);
+  for (const need of unmetNeeds(row, dns, false)) {
+    const key = dnsKeyOf(need.key);
+    fail(ctx, where(`dns.${key}`), `is missing: ${need.why} (flag ${FLAG_OF[key]})`);
   }
+  for (const need of row.advises.filter((n) => dns[n.key] === undefined)) warn(ctx, where(`dns.${dnsKeyOf(need.key)}`), `is not set: ${need.why}`);
   for (const p of service.records) {
     if (p.usage === 3 && p.selector === 0) {
       warn(ctx, where('records'), `"${paramsText(p)}" pins the whole certificate, which changes at every renewal: "3 1 1" pins the key`);

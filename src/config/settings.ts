@@ -30,7 +30,8 @@
 // service flags apply to the service chosen by --id, or to the only one.
 import { dirname, resolve } from 'node:path';
 import { checkKeys, configCtx, fail, flagsCtx, isObject, type Ctx } from './context.js';
-import { DEFAULTS_KEYS, ID_PATTERN, SERVICE_KEYS, readDns, readExtraCa, readRecords, readService, readString, readTtl, prune, type DnsFields, type ServiceFields } from './fields.js';
+import { DEFAULTS_KEYS, ID_PATTERN, readDns, readExtraCa, readRecords, readService, readString, readTtl, prune, type DnsFields, type ServiceFields } from './fields.js';
+import { FLAG_OF, SERVICE_KEYS, SOURCE_KEYS, type FlagInput } from './flags.js';
 import { readJsonFile } from './json.js';
 import { checkUniqueIds, completeService, deriveId, type Defaults } from './service.js';
 import { DEFAULT_STATE_DIR, type GlobalSettings, type ServiceSettings } from './types.js';
@@ -39,14 +40,6 @@ export interface ConfigResult {
   config?: GlobalSettings;
   warnings: string[];
   errors: string[];
-}
-
-/** Flag values shaped like config objects (lists for repeatable flags), not yet checked. */
-export interface FlagInput {
-  service: Record<string, unknown>;
-  dns: Record<string, unknown>;
-  stateDir?: string;
-  id?: string;
 }
 
 export interface BuildOptions {
@@ -59,15 +52,6 @@ export interface BuildOptions {
 }
 
 const TOP_KEYS = ['stateDir', 'dns', 'defaults', 'services'] as const;
-
-export const FLAG_OF: Record<string, string> = {
-  tlsaNames: '--tlsa-name', records: '--records', ttl: '--ttl', activateDir: '--activate-dir', reload: '--reload',
-  nextKey: '--next-key', extraCa: '--extra-ca', connect: '--connect', starttls: '--starttls', lineage: '--lineage',
-  cert: '--cert', chain: '--chain', fullchain: '--fullchain', key: '--key', id: '--id', backend: '--dns',
-  server: '--server', tsigKey: '--tsig-key', command: '--exec', zone: '--zone', authServers: '--auth-server', emitFormat: '--emit-format',
-  apiUrl: '--api-url', apiKeyFile: '--api-key-file',
-  stateDir: '--state-dir',
-};
 
 interface Entry {
   ctx: Ctx;
@@ -89,8 +73,9 @@ export function buildSettings(opts: BuildOptions): ConfigResult {
   const fService = readService(fctx, flags.service, '');
   const fDns = readDns(fctx, flags.dns, '');
   const flagId = flags.id === undefined ? undefined : ID_PATTERN.test(flags.id) ? flags.id : fail(fctx, 'id', `"${flags.id}" is not a valid id: use 1-64 of a-z 0-9 . _ -`);
-  const SOURCE_KEYS = ['lineage', 'cert', 'chain', 'fullchain', 'key', 'id'];
-  const serviceFlags = fService.given.filter((k) => !SOURCE_KEYS.includes(k));
+  // File flags name the certificate (a deploy matches it to its service); the other service flags
+  // set one service, so they need it to be chosen.
+  const serviceFlags = fService.given.filter((k) => k !== 'id' && !(SOURCE_KEYS as readonly string[]).includes(k));
   const ctxs = [fctx];
 
   let stateDir = flags.stateDir === undefined ? undefined : resolve(cwd, flags.stateDir);

@@ -1,28 +1,17 @@
 // Normalized settings: what the engine runs on, whether they came from a config file or flags.
 import type { CertSource } from '../acme/types.js';
-import type { ServerAddress } from '../dns/types.js';
+import type { BackendName, BackendSettings, EmitFormat, ServerAddress } from '../dns/types.js';
+import type { StartTls } from '../tls/starttls.js';
 import type { TlsaParams } from '../tlsa/record.js';
 
-export type BackendName = 'emit' | 'nsupdate' | 'exec' | 'powerdns';
-export type EmitFormat = 'nsupdate' | 'zone' | 'json';
+export type { BackendName, EmitFormat };
 
-export interface DnsSettings {
+export interface DnsSettings extends BackendSettings {
   backend: BackendName;
-  /** Where updates go (nsupdate); also asked for the zone's SOA/NS when zone or authServers are not given. */
-  server?: ServerAddress;
-  /** Path of a key file as written by tsig-keygen. Never read into logs. */
-  tsigKeyFile?: string;
   /** Absolute zone name; found by SOA lookup when absent. */
   zone?: string;
   /** Servers asked whether a record is published; default: the zone's NS set. */
   authServers: ServerAddress[];
-  emitFormat: EmitFormat;
-  /** exec backend: the command run once per single-record change (split into words, no shell). */
-  command?: string;
-  /** powerdns backend: the HTTP API base, e.g. http://127.0.0.1:8081. */
-  apiUrl?: string;
-  /** powerdns backend: file holding the X-API-Key. Checked to exist, read only when applying, never logged. */
-  apiKeyFile?: string;
 }
 
 export interface ServiceSettings {
@@ -45,7 +34,7 @@ export interface ServiceSettings {
   source: CertSource;
   /** Live endpoint HOST:PORT to verify after promotion (default: host and port of the TLSA name). */
   connect?: string;
-  starttls?: 'smtp' | 'imap' | 'pop3' | 'ftp' | 'xmpp' | 'none';
+  starttls?: StartTls;
 }
 
 export interface GlobalSettings {

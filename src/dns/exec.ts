@@ -40,9 +40,10 @@ export function execBackend(options: ExecOptions): Backend {
     applies: true,
     async apply(changes: RecordChange[], apply: ApplyOptions): Promise<void> {
       const checked = checkChanges(changes, apply.zone || undefined);
-      if (apply.dryRun) return;
+      const { execa, parseCommandString } = await loadExeca();
+      const [file, ...args] = parseCommandString(options.command);
       for (const change of checked) {
-        const r = await (await loadExeca()).execaCommand(options.command, {
+        const r = await execa(file!, args, {
           env: execEnv(change, apply.zone),
           reject: false,
           stdin: 'ignore',

@@ -66,7 +66,7 @@ export function nsupdateBackend(options: NsupdateOptions): Backend {
     applies: true,
     async apply(changes: RecordChange[], apply: ApplyOptions): Promise<void> {
       const script = renderNsupdateScript(changes, { server: options.server, zone: apply.zone });
-      if (apply.dryRun || changes.length === 0) return;
+      if (changes.length === 0) return;
       await runNsupdate(script, checkName(apply.zone, 'zone'), options);
     },
     applyGroups: (groups, apply) => applyGroups(groups, checkName(apply.zone, 'zone'), options),

@@ -104,7 +104,7 @@ export function powerdnsBackend(options: PowerdnsOptions): Backend {
     applies: true,
     async apply(changes: RecordChange[], apply: ApplyOptions): Promise<void> {
       const checked = checkChanges(changes, apply.zone || undefined);
-      if (apply.dryRun || checked.length === 0) return;
+      if (checked.length === 0) return;
       const key = readApiKey(options.apiKeyFile);
       const zone = apply.zone;
       const names = [...new Set(checked.map((c) => c.name))];

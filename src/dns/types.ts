@@ -24,6 +24,27 @@ export interface GroupResult {
   error?: UserError;
 }
 
+export const BACKEND_NAMES = ['emit', 'nsupdate', 'exec', 'powerdns'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export const EMIT_FORMATS = ['nsupdate', 'zone', 'json'] as const;
+export type EmitFormat = (typeof EMIT_FORMATS)[number];
+
+/** What the backends read from a service's DNS settings (config dns.* or the DNS flags). */
+export interface BackendSettings {
+  /** Where updates go (nsupdate); also asked for the zone's SOA/NS when zone or authServers are not given. */
+  server?: ServerAddress;
+  /** Path of a key file as written by tsig-keygen. Never read into logs. */
+  tsigKeyFile?: string;
+  emitFormat: EmitFormat;
+  /** exec backend: the command run once per single-record change (split into words, no shell). */
+  command?: string;
+  /** powerdns backend: the HTTP API base, e.g. http://127.0.0.1:8081. */
+  apiUrl?: string;
+  /** powerdns backend: file holding the X-API-Key. Checked to exist, read only when applying, never logged. */
+  apiKeyFile?: string;
+}
+
 /** A DNS server address as given by the user: HOST[:PORT] or [V6]:PORT. */
 export interface ServerAddress {
   host: string;
@@ -33,8 +54,10 @@ export interface ServerAddress {
 export interface ApplyOptions {
   /** The zone the names are in (absolute). */
   zone: string;
-  dryRun?: boolean;
 }
+
+/** Where the emit backend hands the changes it was given (checked, in order, for one zone). */
+export type EmitSink = (changes: RecordChange[], zone: string) => void | Promise<void>;
 
 /** A DNS backend applies changes for one zone, in the order given. */
 export interface Backend {

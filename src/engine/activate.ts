@@ -130,7 +130,9 @@ function writeKeeping(path: string, data: Buffer, owner: Owner): void {
 /** Runs the reload command (split into words; no shell). */
 export async function reload(command: string): Promise<void> {
   try {
-    await (await loadExeca()).execaCommand(command, { timeout: 120_000, stdin: 'ignore' });
+    const { execa, parseCommandString } = await loadExeca();
+    const [file, ...args] = parseCommandString(command);
+    await execa(file!, args, { timeout: 120_000, stdin: 'ignore' });
   } catch (err) {
     const e = err as { shortMessage?: string; stderr?: string; message: string };
     const detail = (e.stderr ?? '').trim().split('\n').slice(-1)[0];

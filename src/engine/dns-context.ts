@@ -2,15 +2,13 @@
 // servers to ask, the backend that applies changes, and what those servers serve now.
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
-import type { Backend, NameObservation, ServerAddress, ZoneInfo } from '../dns/types.js';
+import type { Backend, NameObservation, RecordChange, ServerAddress, ZoneInfo } from '../dns/types.js';
 import { ZoneCache } from '../dns/zone-cache.js';
 import type { QueryPool } from '../dns/pool.js';
 import type { Ask } from '../dns/query.js';
 import { observeTlsa } from '../dns/observer.js';
-import { emitBackend } from '../dns/emit.js';
-import { nsupdateBackend } from '../dns/nsupdate.js';
-import { execBackend } from '../dns/exec.js';
-import { powerdnsBackend } from '../dns/powerdns.js';
+import { lazyBackend } from '../dns/backends.js';
+import { neededSetting } from '../config/flags.js';
 import { formatServer } from '../dns/address.js';
 import { recordKey } from '../tlsa/record.js';
 import type { OwnedRecord, Presence } from '../rollover/types.js';
@@ -46,14 +44,14 @@ const inZone = (name: string, zone: string) => name === zone || name.endsWith(`.
 export async function dnsContext(settings: ServiceSettings, out?: { write(s: string): unknown }, names: string[] = settings.tlsaNames, run: RunDns = {}): Promise<DnsContext> {
   const d = settings.dns;
   const warnings: string[] = [];
-  const backend: Backend =
-    d.backend === 'nsupdate'
-      ? nsupdateBackend({ server: required(d.server, '--server (where nsupdate sends updates)'), tsigKeyFile: d.tsigKeyFile })
-      : d.backend === 'exec'
-        ? execBackend({ command: required(d.command, '--exec CMD (config dns.command)') })
-        : d.backend === 'powerdns'
-          ? powerdnsBackend({ apiUrl: required(d.apiUrl, '--api-url URL (config dns.apiUrl)'), apiKeyFile: required(d.apiKeyFile, '--api-key-file FILE (config dns.apiKeyFile)') })
-          : emitBackend({ format: d.emitFormat, server: d.server, ...(out ? { out } : {}) });
+  // Emitted changes are rendered and written to `out` (the CLI's sink); without one they are dropped
+  // (check and status only observe). Loaded when used: nothing that only observes loads a backend.
+  const emitted = async (changes: RecordChange[], zone: string) => {
+    const { renderChanges } = await import('../dns/render.js');
+    const text = renderChanges(changes, d.emitFormat, { zone, server: d.server });
+    if (text !== '') out?.write(text);
+  };
+  const backend: Backend = lazyBackend(d, emitted, (row, need) => new UserError(`the ${row.name} backend needs ${neededSetting(need.key)}: ${need.why}`));
   const asked = d.server ?? d.authServers[0];
   if (!asked) {
     // Only the emit backend can work blind: anything that changes DNS must be checked.
@@ -97,11 +95,6 @@ export async function dnsContext(settings: ServiceSettings, out?: { write(s: str
     warnings.push(`zone ${zones.filter((z) => !z.signed).map((z) => z.zone).join(', ')} is not DNSSEC-signed: TLSA records have no effect there until it is`);
   }
   return { zoneOf, negativeTtl: Math.max(...zones.map((z) => z.negativeTtl)), signed, serversOf, authServers, verified: true, backend, warnings, ask };
-}
-
-function required<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new UserError(`this DNS backend needs ${what}`);
-  return v;
 }
 
 function dedupe(servers: ServerAddress[]): ServerAddress[] {

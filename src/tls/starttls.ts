@@ -3,8 +3,8 @@
 // "go ahead", so the next byte on the socket is the server's first TLS record.
 import type { Socket } from 'node:net';
 
-export type StartTls = 'smtp' | 'imap' | 'pop3' | 'ftp' | 'xmpp' | 'none';
-export const STARTTLS_PROTOCOLS: readonly StartTls[] = ['smtp', 'imap', 'pop3', 'ftp', 'xmpp', 'none'];
+export const STARTTLS_PROTOCOLS = ['smtp', 'imap', 'pop3', 'ftp', 'xmpp', 'none'] as const;
+export type StartTls = (typeof STARTTLS_PROTOCOLS)[number];
 
 /** The protocol a port usually speaks before TLS; 'none' for implicit TLS (443, 465, 993, 995...). */
 export function defaultStartTls(port: number): StartTls {

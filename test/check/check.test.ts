@@ -3,7 +3,9 @@
 // SMTP server. Each verdict is cross-checked with openssl s_client as the DANE client.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { execa } from 'execa';
+import { requireTool } from '../support/tools.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBind, freePort, type BindServer } from '../support/bind.js';
@@ -89,6 +91,46 @@ describe('dane-hook check against a signed zone, a validating resolver and live 
     assert.deepEqual(v.records.sort(), [ta, ee].sort());
     for (const rr of v.records) assert.equal(await opensslDane(tls.address, [rr]), 0, `openssl accepts ${rr}`);
     assert.deepEqual(r.json.services[0]!.endpoints[0]!.matchedBy.sort(), [ta, ee].sort());
+  });
+
+  test('--format prometheus and --textfile: promtool parses the exposition; a stale record is a 0 match', async () => {
+    const stale = `3 1 1 ${'ab'.repeat(32)}`;
+    await bind.nsupdate([`update add ${NAME}. 1 IN TLSA ${stale}`]);
+    await synced(bind);
+    try {
+      const textfile = join(dir, 'textfile', 'dane.prom');
+      const r = await runCli(['check', ...checkArgs(), '--format', 'prometheus', '--textfile', textfile]);
+      assert.equal(r.exitCode, 1, r.stdout + r.stderr); // still the monitoring-plugin code: WARNING
+      // Prometheus' own parser and linter (promtool reads the exposition on stdin).
+      const lint = await execa(requireTool('promtool'), ['check', 'metrics'], { input: r.stdout, reject: false });
+      assert.equal(lint.exitCode, 0, `${lint.stdout}${lint.stderr}\n${r.stdout}`);
+      assert.equal(await readFile(textfile, 'utf8'), r.stdout, 'the textfile holds what was printed');
+      assert.deepEqual(await readdir(join(dir, 'textfile')), ['dane.prom'], 'no temp file left beside it');
+      const series = (metric: string) => r.stdout.split('\n').filter((l) => l.startsWith(`${metric}{`));
+      const rec = (text: string) => {
+        const [usage, selector, matching, data] = text.split(' ');
+        return `name="${NAME}.",usage="${usage}",selector="${selector}",matching="${matching}",data="${data}"`;
+      };
+      assert.deepEqual(series('dane_hook_check_state'), ['dane_hook_check_state{service="mx.example.test"} 1']);
+      assert.deepEqual(
+        series('dane_hook_tlsa_record_matches').sort(),
+        [`{service="mx.example.test",${rec(ee)}} 1`, `{service="mx.example.test",${rec(ta)}} 1`, `{service="mx.example.test",${rec(stale)}} 0`].map((s) => `dane_hook_tlsa_record_matches${s}`).sort(),
+      );
+      const notAfter = Date.parse((await openssl(['x509', '-in', leaf.cert, '-noout', '-enddate'])).toString().split('=')[1]!.trim()) / 1000;
+      assert.deepEqual(series('dane_hook_certificate_expiry_timestamp_seconds'), [`dane_hook_certificate_expiry_timestamp_seconds{service="mx.example.test",name="${NAME}.",connect="${tls.address}"} ${notAfter}`]);
+      assert.deepEqual(series('dane_hook_auth_servers_agree'), [`dane_hook_auth_servers_agree{service="mx.example.test",name="${NAME}."} 1`]);
+      assert.deepEqual(series('dane_hook_auth_servers'), [`dane_hook_auth_servers{service="mx.example.test",name="${NAME}."} 2`]);
+      // The exit code and the textfile also come with the plugin's text on stdout (--textfile alone).
+      const plain = await runCli(['check', ...checkArgs(), '--textfile', textfile]);
+      assert.equal(plain.exitCode, 1);
+      assert.match(plain.stdout, /^DANE WARNING - /);
+      const unwritable = await runCli(['check', ...checkArgs(), '--textfile', join(leaf.cert, 'x.prom')]);
+      assert.equal(unwritable.exitCode, 3, unwritable.stdout);
+      assert.match(unwritable.stdout, /^DANE UNKNOWN - --textfile .*x\.prom: cannot write it/);
+    } finally {
+      await bind.nsupdate([`update delete ${NAME}. IN TLSA ${stale}`]);
+      await synced(bind);
+    }
   });
 
   test('a stale record: WARNING (exit 1); openssl agrees it matches nothing', async () => {

@@ -1,14 +1,15 @@
-// tlsaFast (the yargs-free path main.ts may take for cold start) must answer exactly like the
-// yargs command in the built CLI: same output for good calls, a refusal for bad ones.
+// tlsaFast (the yargs-free path main.ts takes for `tlsa`) called in-process: its records equal the
+// openssl reference pipeline, bad calls are UserErrors, and only --help/--version go to yargs.
+// (test/cli/tlsa.test.ts runs the same path through the built CLI against openssl and ldns-dane.)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { filesWithStdin, tlsaFast } from '../../src/cli/commands/tlsa.js';
+import { tlsaFast } from '../../src/cli/commands/tlsa.js';
 import { UserError } from '../../src/errors.js';
-import { runCli } from '../support/cli.js';
 import { makePki, type Pki } from '../support/pki.js';
+import { opensslCertDer, opensslSpki, referenceAssociation } from '../tlsa/reference.js';
 
 let dir: string;
 let pki: Pki;
@@ -18,26 +19,20 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-describe('tlsaFast answers like the yargs command', () => {
-  test('good calls print the same text', async () => {
-    const a = pki.leaves['ec-p256'];
-    const b = pki.leaves.rsa;
-    const calls: string[][] = [
-      ['tlsa', a.cert],
-      ['tlsa', a.cert, b.fullchain, '--usage', 'DANE-TA'],
-      ['tlsa', '--records', '3 1 1', '--records=2 0 2', a.fullchainWithRoot],
-      ['tlsa', '--host', a.host, '--port', '465', '--proto', 'TCP', '--format', 'zone', '--ttl', '60', a.key],
-      ['tlsa', '--name', '_25._tcp.mx.example.com', '--format=nsupdate', b.csr, '--selector', 'SPKI', '--matching', '2'],
-      ['--verbose', 'tlsa', '--format', 'json', b.pub, a.cert],
-    ];
-    for (const words of calls) {
-      const r = await runCli(words);
-      assert.equal(r.exitCode, 0, r.stderr);
-      assert.equal(tlsaFast(words), r.stdout, words.join(' '));
+describe('tlsaFast', () => {
+  test('records equal the openssl pipeline (SPKI and whole certificate, each matching type)', async () => {
+    for (const leaf of [pki.leaves['ec-p256'], pki.leaves.rsa]) {
+      const spki = await opensslSpki(leaf.cert);
+      const der = await opensslCertDer(leaf.cert);
+      assert.equal(tlsaFast(['tlsa', leaf.cert]), `3 1 1 ${await referenceAssociation(spki, 1)}\n`);
+      assert.equal(tlsaFast(['tlsa', '--records', '3 1 2', leaf.cert]), `3 1 2 ${await referenceAssociation(spki, 2)}\n`);
+      assert.equal(tlsaFast(['--verbose', 'tlsa', '--usage', 'DANE-EE', '--selector', 'Cert', '--matching', '0', leaf.cert]), `3 0 0 ${await referenceAssociation(der, 0)}\n`);
+      // The key alone gives the same SPKI record as its certificate.
+      assert.equal(tlsaFast(['tlsa', '--records=3 1 1', leaf.key]), `3 1 1 ${await referenceAssociation(spki, 1)}\n`);
     }
   });
 
-  test('bad calls are refused by both', async () => {
+  test('bad calls are UserErrors', () => {
     const f = pki.leaves.rsa.cert;
     const calls: string[][] = [
       ['tlsa', f, '--bogus'],
@@ -48,25 +43,12 @@ describe('tlsaFast answers like the yargs command', () => {
       ['tlsa'],
       ['tlsa', join(dir, 'missing.pem')],
     ];
-    for (const words of calls) {
-      const r = await runCli(words);
-      assert.notEqual(r.exitCode, 0, words.join(' '));
-      assert.throws(() => tlsaFast(words), UserError, words.join(' '));
-    }
+    for (const words of calls) assert.throws(() => tlsaFast(words), UserError, words.join(' '));
   });
 
   test('--help and --version are left to yargs', () => {
     assert.equal(tlsaFast(['tlsa', '--help']), undefined);
     assert.equal(tlsaFast(['tlsa', 'x.pem', '-h']), undefined);
     assert.equal(tlsaFast(['--version']), undefined);
-  });
-});
-
-describe('filesWithStdin puts back the lone "-" yargs drops', () => {
-  test('in place among the files, but not as an option value', () => {
-    assert.deepEqual(filesWithStdin(['a', 'b'], ['tlsa', 'a', '-', 'b']), ['a', '-', 'b']);
-    assert.deepEqual(filesWithStdin([], ['tlsa', '-']), ['-']);
-    assert.deepEqual(filesWithStdin(['a'], ['tlsa', '--name', '-', 'a']), ['a']);
-    assert.deepEqual(filesWithStdin(['a'], ['--verbose', 'tlsa', '-', '--records', '3 1 1', 'a']), ['-', 'a']);
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import { addServiceOptions, hookArgs, settingsFromArgs, sourceFromArgs } from '../../src/cli/service-options.js';
-import { buildSettings, findService, findServices, loadConfig } from '../../src/config/index.js';
+import { buildSettings, findServices, loadConfig } from '../../src/config/index.js';
 import { UserError } from '../../src/errors.js';
 import type { CertFiles } from '../../src/acme/types.js';
 
@@ -238,7 +238,7 @@ describe('settings from flags', () => {
   });
 });
 
-describe('findService', () => {
+describe('findServices', () => {
   test('by lineage first, then by the certificate names against the TLSA hosts (wildcards one label)', () => {
     const r = buildSettings({
       config: {
@@ -256,9 +256,9 @@ describe('findService', () => {
     const files = (f: Partial<CertFiles>): CertFiles => ({ client: 'flags', cert: '/c', key: '/k', domains: [], ...f });
     assert.deepEqual(findServices(settings, files({ lineage: '/etc/letsencrypt/live/mx', domains: ['mx.example.com'] })).map((s) => s.id), ['mx']);
     assert.deepEqual(findServices(settings, files({ domains: ['mx.example.com'] })).map((s) => s.id), ['mx', 'imap']);
-    assert.equal(findService(settings, files({ cert: '/srv/www.pem' }))!.id, 'www');
-    assert.equal(findService(settings, files({ domains: ['*.example.com'] }))!.id, 'mx');
-    assert.equal(findService(settings, files({ domains: ['*.com'] })), undefined);
-    assert.equal(findService(settings, files({ domains: ['other.example.com'] })), undefined);
+    assert.equal(findServices(settings, files({ cert: '/srv/www.pem' }))[0]!.id, 'www');
+    assert.equal(findServices(settings, files({ domains: ['*.example.com'] }))[0]!.id, 'mx');
+    assert.equal(findServices(settings, files({ domains: ['*.com'] }))[0], undefined);
+    assert.equal(findServices(settings, files({ domains: ['other.example.com'] }))[0], undefined);
   });
 });

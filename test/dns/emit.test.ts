@@ -1,4 +1,5 @@
-// The emit backend prints, never changes DNS. Each format is checked by the tool that reads it:
+// The emit backend hands the changes over, never changes DNS; dns/render.ts renders them. Each
+// format is checked by the tool that reads it:
 // the nsupdate script by real nsupdate against real named, the zone fragment by named-checkzone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,11 +8,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { emitBackend, renderChanges, type EmitFormat } from '../../src/dns/emit.js';
+import { emitBackend } from '../../src/dns/emit.js';
+import { renderChanges } from '../../src/dns/render.js';
 import { observeTlsa } from '../../src/dns/observer.js';
 import { startBind } from '../support/bind.js';
 import { UserError } from '../../src/errors.js';
-import type { RecordChange } from '../../src/dns/types.js';
+import type { EmitFormat, RecordChange } from '../../src/dns/types.js';
 import type { TlsaRecord } from '../../src/tlsa/record.js';
 
 const hex = (n = 32) => randomBytes(n).toString('hex');
@@ -34,7 +36,7 @@ function sink(): { write(s: string): void; text: string } {
 
 async function emitted(format: EmitFormat, extra: { server?: { host: string; port: number } } = {}): Promise<string> {
   const out = sink();
-  const backend = emitBackend({ format, out, ...extra });
+  const backend = emitBackend((list, zone) => out.write(renderChanges(list, format, { zone, server: extra.server })));
   assert.equal(backend.name, 'emit');
   assert.equal(backend.applies, false);
   await backend.apply(changes, { zone: 'example.test' });
@@ -94,8 +96,9 @@ test('emit: a bad change anywhere in the batch prints nothing at all', async () 
   for (const format of ['nsupdate', 'zone', 'json'] as const) {
     const out = sink();
     const bad: RecordChange[] = [changes[0]!, { ...changes[1]!, name: `x\n${NAME}` }];
-    await assert.rejects(emitBackend({ format, out }).apply(bad, { zone: 'example.test' }), UserError);
-    await assert.rejects(emitBackend({ format, out }).apply([{ ...changes[0]!, name: 'mail.example.org' }], { zone: 'example.test' }), /not inside zone example\.test\./);
+    const backend = emitBackend((list, zone) => out.write(renderChanges(list, format, { zone })));
+    await assert.rejects(backend.apply(bad, { zone: 'example.test' }), UserError);
+    await assert.rejects(backend.apply([{ ...changes[0]!, name: 'mail.example.org' }], { zone: 'example.test' }), /not inside zone example\.test\./);
     assert.equal(out.text, '');
   }
 });

@@ -37,7 +37,8 @@ export interface Stack {
   cli(args: string[], timeoutMs?: number): Promise<CliResult>;
   /** TLSA records at NAME as the primary serves them ("u s m hex", lower case, sorted). */
   tlsa(): Promise<string[]>;
-  probe(): Probe;
+  /** A DANE probe through the validating resolver; `usages` restricts the records it uses. */
+  probe(usages?: string[]): Probe;
   /** Replaces pebble by a fresh start (a new root and intermediate). */
   restartPebble(): Promise<void>;
   stop(): Promise<void>;
@@ -86,7 +87,7 @@ export async function startStack(name: string): Promise<Stack> {
         '--state-dir', stateDir, '--activate-dir', activeDir, '--reload', served.reloadCommand],
       cli: (args, timeoutMs) => runCli(args, { timeoutMs }),
       tlsa: async () => (await bind.dig(['+short', '+split=0', 'TLSA', `${NAME}.`])).trim().split('\n').filter(Boolean).map((l) => l.toLowerCase()).sort(),
-      probe: () => startProbe({ resolverPort: resolver.port, tlsaName: NAME, host: HOST, port: served.port }),
+      probe: (usages?: string[]) => startProbe({ resolverPort: resolver.port, tlsaName: NAME, host: HOST, port: served.port, usages }),
       async restartPebble() {
         await pebble.stop();
         pebble = await startPebble();

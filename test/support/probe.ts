@@ -17,6 +17,11 @@ export interface ProbeOptions {
   port: number;
   /** Pause between the start of two checks (default 200 ms). */
   intervalMs?: number;
+  /**
+   * Only the records of these usages (e.g. ['3']: a DANE-EE-only client, as raw-public-key and
+   * many SMTP clients are): RFC 7671 §8 says each combination on its own must carry the chain.
+   */
+  usages?: string[];
 }
 
 export type CheckKind = 'ok' | 'dns' | 'connect' | 'dane';
@@ -111,8 +116,10 @@ async function checkOnce(o: ProbeOptions): Promise<ProbeCheck> {
   if (dns.status !== 'NOERROR' || !dns.ad || dns.records.length === 0) {
     return { at, kind: 'dns', records: dns.records, detail: `status ${dns.status}, ad ${dns.ad}, ${dns.records.length} TLSA record(s)` };
   }
-  const tls = await verifyDane(o.port, o.host, dns.records);
-  return { at, records: dns.records, ...tls };
+  const usable = o.usages ? dns.records.filter((r) => o.usages!.includes(r.split(' ')[0]!)) : dns.records;
+  if (usable.length === 0) return { at, kind: 'dns', records: dns.records, detail: `no TLSA record of usage ${o.usages!.join('/')} among ${dns.records.length}` };
+  const tls = await verifyDane(o.port, o.host, usable);
+  return { at, records: usable, ...tls };
 }
 
 export function startProbe(o: ProbeOptions): Probe {

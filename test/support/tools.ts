@@ -20,6 +20,9 @@ const PACKAGES: Record<string, string> = {
   pdns_server: 'pdns-server',
   pdnsutil: 'pdns-server',
   sqlite3: 'sqlite3',
+  promtool: 'prometheus',
+  lintian: 'lintian',
+  'dpkg-deb': 'dpkg',
 };
 
 /** Where a tool is on PATH (or /usr/sbin, /sbin), or undefined. */

@@ -2,48 +2,15 @@
 // are ready, withdraws stale records, and says when it next has work. --wait keeps going until
 // nothing waits, showing progress on a terminal.
 import type { CommandModule } from 'yargs';
-import { existsSync } from 'node:fs';
-import { Exit, UserError } from '../../errors.js';
-import { listServices, loadService } from '../../state/store.js';
-import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
+import { Exit } from '../../errors.js';
 import type { RunReport } from '../../engine/run.js';
 import type { RunFailure } from '../report.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
+import { allServices } from '../services.js';
 import { failure, isFailure, print, runBatch, worst, type CommonArgs } from './run-common.js';
 import { runSpooled } from './spooled.js';
 
 type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
-
-/**
- * Services from the config or flags, plus every service registered in the state dir by deploy.
- * With `onError`, a registered service whose state cannot be read is handed to it and left out;
- * without, the error is thrown.
- */
-export function allServices(global: GlobalSettings, onError?: (id: string, err: unknown) => void): ServiceSettings[] {
-  const byId = new Map(global.services.map((s) => [s.id, s]));
-  if (byId.size === 0 && !existsSync(global.stateDir)) {
-    throw new UserError(`state dir ${global.stateDir} does not exist and no config names a service: check --state-dir (deploy creates it)`);
-  }
-  for (const id of listServices(global.stateDir)) {
-    if (byId.has(id)) continue;
-    try {
-      byId.set(id, withDnsFlags(loadService(global.stateDir, id)!.settings, global.dnsFlags));
-    } catch (err) {
-      if (!onError) throw err;
-      onError(id, err);
-    }
-  }
-  return [...byId.values()];
-}
-
-/** DNS flags given now win over the settings a service was registered with (as they do over a config). */
-function withDnsFlags(s: ServiceSettings, flags: GlobalSettings['dnsFlags']): ServiceSettings {
-  if (!flags || Object.keys(flags).length === 0) return s;
-  const dns = { ...s.dns, ...flags };
-  // As for a config: a command means exec, an API URL powerdns, a server or key nsupdate, unless --dns says.
-  if (!flags.backend) dns.backend = flags.command ? 'exec' : flags.apiUrl ? 'powerdns' : flags.server || flags.tsigKeyFile ? 'nsupdate' : s.dns.backend;
-  return { ...s, dns };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -53,7 +20,7 @@ const command: CommandModule<object, Args> = {
   builder: (y) =>
     addServiceOptions(y)
       .option('wait', { type: 'boolean', describe: 'Keep running until no step waits (progress shown on a terminal)' })
-      .option('max-wait', { type: 'number', default: 3600, describe: 'With --wait: give up after this many seconds' }) as never,
+      .option('max-wait', { type: 'number', default: 3600, describe: 'With --wait: give up after this many seconds' }),
   handler: async (argv) => {
     const global = settingsFromArgs(argv, process.env, { needService: false });
     const args = argv as Args & CommonArgs;

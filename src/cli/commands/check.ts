@@ -7,11 +7,14 @@ import { evaluateService, type ServiceVerdict } from '../../check/evaluate.js';
 import { CHECK_USAGE, gatherService } from '../../check/gather.js';
 import { buildReport, reportText } from '../../check/report.js';
 import { systemResolver } from '../../check/resolver.js';
-import { STARTTLS_PROTOCOLS, type StartTls } from '../../tls/starttls.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
-import { allServices } from './advance.js';
+import { allServices } from '../services.js';
+import { renderPrometheus, type PrometheusInput } from '../../check/prometheus.js';
+import { loadService } from '../../state/store.js';
+import { writeFileAtomic } from '../../state/atomic.js';
+import { resolve } from 'node:path';
 
-type Args = ServiceArgs & { resolver?: string; 'warn-days'?: string; 'crit-days'?: string; timeout?: string };
+type Args = ServiceArgs & { resolver?: string; 'warn-days'?: string; 'crit-days'?: string; timeout?: string; format?: string; textfile?: string };
 
 // Given twice, the last one counts (as for the shared flags): hook lines get flags appended.
 const one = (v: unknown): string | undefined => (v === undefined ? undefined : Array.isArray(v) ? String(v[v.length - 1]) : String(v));
@@ -32,9 +35,6 @@ function checkArgs(argv: Args) {
   if (critDays > warnDays) throw usage(`--crit-days ${critDays} is more than --warn-days ${warnDays}: the critical threshold must be the nearer one`);
   const timeout = days(argv.timeout, '--timeout', 10);
   if (timeout <= 0 || timeout > 300) throw usage(`--timeout '${argv.timeout}' is not valid: use 1-300 seconds`);
-  if (argv.starttls !== undefined && !STARTTLS_PROTOCOLS.includes(argv.starttls as StartTls)) {
-    throw usage(`--starttls '${argv.starttls}' is not valid: use ${STARTTLS_PROTOCOLS.join(', ')}`);
-  }
   let resolver;
   try {
     resolver = argv.resolver !== undefined ? parseServer(argv.resolver) : systemResolver();
@@ -54,10 +54,12 @@ const command: CommandModule<object, Args> = {
       .option('warn-days', { type: 'string', coerce: one, group: 'Check:', describe: 'WARNING when a presented certificate expires within this many days (default 14)' })
       .option('crit-days', { type: 'string', coerce: one, group: 'Check:', describe: 'CRITICAL when a presented certificate expires within this many days (default 3)' })
       .option('timeout', { type: 'string', coerce: one, group: 'Check:', describe: 'Seconds for each connection and TLS handshake (default 10)' })
+      .option('format', { type: 'string', choices: ['nagios', 'prometheus'], group: 'Check:', describe: 'Output: monitoring-plugin lines, or the Prometheus text format (default nagios; --json for JSON)' })
+      .option('textfile', { type: 'string', coerce: one, group: 'Check:', describe: "Also write the Prometheus text to FILE atomically (node_exporter's textfile collector)" })
       // A monitoring system reads any bad input as UNKNOWN, yargs' own complaints included.
       .fail((msg, err) => {
         throw err instanceof UserError ? new UserError(err.message, { exitCode: CHECK_USAGE, cause: err }) : (err ?? usage(msg.replace(/\s*\n\s*/g, ' ')));
-      }) as never,
+      }),
   handler: async (argv) => {
     try {
       await run(argv);
@@ -68,24 +70,41 @@ const command: CommandModule<object, Args> = {
   },
 };
 
+/** temp file + rename in the same directory: the collector never reads half a file. */
+function writeTextfile(file: string, text: string): void {
+  try {
+    writeFileAtomic(resolve(file), text, 0o644);
+  } catch (e) {
+    throw usage(`--textfile ${file}: cannot write it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 async function run(argv: Args): Promise<void> {
   const opts = checkArgs(argv);
   const global = settingsFromArgs(argv, process.env, { needService: false });
   const services = allServices(global);
   if (services.length === 0) throw usage(`no services in ${global.stateDir} or the config: give --tlsa-name or --config`);
   const now = Date.now();
+  const wantMetrics = argv.format === 'prometheus' || argv.textfile !== undefined;
   const verdicts: ServiceVerdict[] = [];
+  const metrics: PrometheusInput[] = [];
   for (const s of services) {
     const { facts, findings } = await gatherService(global.stateDir, s, {
       resolver: opts.resolver,
       connect: argv.connect,
-      starttls: argv.starttls as StartTls | undefined,
+      starttls: argv.starttls,
       timeoutMs: opts.timeoutMs,
     });
-    verdicts.push(evaluateService(s.id, facts, now, opts, findings));
+    const verdict = evaluateService(s.id, facts, now, opts, findings);
+    verdicts.push(verdict);
+    if (wantMetrics) metrics.push({ verdict, facts, rollover: loadService(global.stateDir, s.id)?.rollover });
   }
   const report = buildReport(verdicts, opts);
+  const exposition = wantMetrics ? renderPrometheus(metrics, now) : '';
+  // Written before anything is printed: a textfile that cannot be written is UNKNOWN, said once.
+  if (argv.textfile !== undefined) writeTextfile(argv.textfile, exposition);
   if (argv.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else if (argv.format === 'prometheus') process.stdout.write(exposition);
   else process.stdout.write(`${reportText(report).join('\n')}\n`);
   process.exitCode = report.exitCode;
 }

@@ -15,7 +15,7 @@ const command: CommandModule<object, Args> = {
     addServiceOptions(y).option('generate-next-key', {
       type: 'boolean',
       describe: 'Make a next key like the current one (same algorithm and size, 0600) at --next-key FILE or in the state dir',
-    }) as never,
+    }),
   handler: async (argv) => {
     const global = settingsFromArgs(argv);
     // acme.sh's pre-hook names the domain (Le_Domain) and where its next key is kept: only the

@@ -74,10 +74,10 @@ export async function runBatch(stateDir: string, items: { settings: ServiceSetti
 
 export const isFailure = (r: RunReport | RunFailure): r is RunFailure => 'error' in r;
 
-/** With --json the emit backend's text goes inside the JSON document, not beside it. */
-export function jsonSink(args: CommonArgs): { out?: { write(t: string): unknown }; text: () => string } {
+/** Where the emit backend's changes are printed: stdout, or with --json inside the JSON document. */
+export function jsonSink(args: CommonArgs): { out: { write(t: string): unknown }; text: () => string } {
   let emitted = '';
-  return { out: args.json ? { write: (t: string) => (emitted += t) } : undefined, text: () => emitted };
+  return { out: args.json ? { write: (t: string) => (emitted += t) } : process.stdout, text: () => emitted };
 }
 
 export async function runAll(

@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { serviceStatus, type ServiceStatus } from '../../engine/status.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
-import { allServices } from './advance.js';
+import { allServices } from '../services.js';
 
 type Args = ServiceArgs & { offline?: boolean };
 
@@ -30,7 +30,7 @@ function text(s: ServiceStatus): string[] {
 const command: CommandModule<object, Args> = {
   command: 'status',
   describe: 'Show, per service and TLSA name, the records published (by whom), what waits, and the next step',
-  builder: (y) => addServiceOptions(y).option('offline', { type: 'boolean', describe: 'Do not ask DNS: show the state file only' }) as never,
+  builder: (y) => addServiceOptions(y).option('offline', { type: 'boolean', describe: 'Do not ask DNS: show the state file only' }),
   handler: async (argv) => {
     const global = settingsFromArgs(argv, process.env, { needService: false });
     const statuses: ServiceStatus[] = [];
