@@ -1,6 +1,7 @@
 // What deploy, pre-renew and advance share: settings from flags/config, running each service,
 // printing the reports and choosing the exit code.
 import { Exit, UserError } from '../../errors.js';
+import { fsUserError } from '../../io/fs-errors.js';
 import { runService, type RunOptions, type RunReport, type Trigger } from '../../engine/run.js';
 import type { CertFiles } from '../../acme/types.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
@@ -42,7 +43,8 @@ export async function runOne(
 }
 
 /** Prints a service's failure as one line on stderr (the stack with --verbose) and records it. */
-export function failure(service: string, err: unknown, verbose?: boolean): RunFailure {
+export function failure(service: string, thrown: unknown, verbose?: boolean): RunFailure {
+  const err = fsUserError(thrown) ?? thrown;
   if (err instanceof UserError) {
     process.stderr.write(`dane-hook: ${service}: ${err.message}\n`);
     if (verbose && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
