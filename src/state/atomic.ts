@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  // Folders made here are the state dir's (the activate dir's are made by activate.ts): private.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   // The mode is set at creation, so a private key is never readable by others, even briefly.
   const fd = openSync(tmp, 'wx', mode);

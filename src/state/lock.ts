@@ -82,7 +82,8 @@ function takeOver(path: string, owner: string): string | undefined {
 
 /** Takes the lock, waiting up to waitMs for another run to finish. */
 export async function acquireLock(path: string, waitMs = 30_000): Promise<Lock> {
-  mkdirSync(dirname(path), { recursive: true });
+  // The state dir holds private key copies: created 0700.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const until = Date.now() + waitMs;
   for (;;) {
     const mine = tryTake(path);

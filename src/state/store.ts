@@ -10,6 +10,7 @@ import { ID_PATTERN } from '../config/fields.js';
 import { readBounded } from '../io/read-bounded.js';
 import { oneLine, shownValue } from '../io/shown.js';
 import { stateProblem } from './validate.js';
+import { pruneChains, tidyActivateDir, tidyServiceDir } from './tidy.js';
 
 /** A state file holds 50 history lines and a few chains: far below this. */
 const MAX_STATE_BYTES = 8 * 1024 * 1024;
@@ -62,9 +63,13 @@ export function loadService(stateDir: string, id: string): ServiceFile | undefin
   return data as ServiceFile;
 }
 
+/** Saves atomically (under the service's lock), then prunes old chain copies and leftovers. */
 export function saveService(stateDir: string, file: ServiceFile): void {
   file.history = file.history.slice(-50);
+  pruneChains(file);
   writeFileAtomic(statePath(stateDir, file.id), `${JSON.stringify(file, null, 2)}\n`, 0o600);
+  tidyServiceDir(serviceDir(stateDir, file.id), file);
+  if (file.settings.activateDir) tidyActivateDir(file.settings.activateDir);
 }
 
 /** Ids of the services registered in a state dir. */
