@@ -6,8 +6,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { loadChain } from '../tlsa/load.js';
-import type { CertFiles } from './types.js';
-import type { CertSource } from '../config/types.js';
+import type { CertFiles, CertSource } from './types.js';
 import { fromFlags } from './flags.js';
 
 /** What the state knows, structurally (the state's ServiceFile fits). */
