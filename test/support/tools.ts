@@ -20,6 +20,7 @@ const PACKAGES: Record<string, string> = {
   pdns_server: 'pdns-server',
   pdnsutil: 'pdns-server',
   sqlite3: 'sqlite3',
+  strace: 'strace',
 };
 
 /** Where a tool is on PATH (or /usr/sbin, /sbin), or undefined. */

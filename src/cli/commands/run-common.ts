@@ -2,6 +2,7 @@
 // printing the reports and choosing the exit code.
 import { Exit, UserError } from '../../errors.js';
 import { fsUserError } from '../../io/fs-errors.js';
+import { activateDirWarning } from '../../state/activate-form.js';
 import { runService, type RunOptions, type RunReport, type Trigger } from '../../engine/run.js';
 import type { CertFiles } from '../../acme/types.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
@@ -35,7 +36,10 @@ export async function runOne(
   verbose?: boolean,
 ): Promise<RunReport | RunFailure> {
   try {
-    return await runService(stateDir, s, trigger, opts);
+    const r = await runService(stateDir, s, trigger, opts);
+    // Said at each deploy (not at every quiet timer run); status says it too.
+    const form = trigger.kind === 'deploy' ? activateDirWarning(s.activateDir) : undefined;
+    return form ? { ...r, warnings: [...r.warnings, form] } : r;
   } catch (err) {
     if (alone) throw err;
     return failure(s.id, err, verbose);

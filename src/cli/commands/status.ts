@@ -4,6 +4,7 @@ import { serviceStatus, type ServiceStatus } from '../../engine/status.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
 import { allServices } from './advance.js';
 import { failure, worst } from './run-common.js';
+import { activateDirWarning } from '../../state/activate-form.js';
 import type { RunFailure } from '../report.js';
 
 type Args = ServiceArgs & { offline?: boolean };
@@ -39,7 +40,9 @@ const command: CommandModule<object, Args> = {
     const failures: RunFailure[] = [];
     for (const s of allServices(global, (id, err) => failures.push(failure(id, err, argv.verbose as boolean | undefined)))) {
       try {
-        statuses.push(await serviceStatus(global.stateDir, s, { offline: argv.offline }));
+        const st = await serviceStatus(global.stateDir, s, { offline: argv.offline });
+        const form = activateDirWarning(s.activateDir);
+        statuses.push(form ? { ...st, warnings: [...st.warnings, form] } : st);
       } catch (err) {
         failures.push(failure(s.id, err, argv.verbose as boolean | undefined));
       }
