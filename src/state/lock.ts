@@ -31,6 +31,7 @@ function create(path: string): string | undefined {
     // ENOSPC between create and write: an empty lock must not stay behind us.
     closeSync(fd);
     rmSync(path, { force: true });
+    if ((err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = path;
     throw err;
   }
   closeSync(fd);

@@ -49,8 +49,8 @@ export const lockPath = (stateDir: string, id: string): string => join(serviceDi
 
 export function loadService(stateDir: string, id: string): ServiceFile | undefined {
   const path = statePath(stateDir, id);
-  if (!existsSync(path)) return undefined;
   if (!ID_PATTERN.test(id)) throw new UserError(`state dir ${shownValue(stateDir)}: service folder ${shownValue(id)} is not a valid id (a-z 0-9 . _ -, 1-64)`);
+  if (!existsSync(path)) return undefined;
   let data: unknown;
   try {
     data = JSON.parse(readBounded(path, { max: MAX_STATE_BYTES }).toString('utf8'));

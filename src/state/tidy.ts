@@ -20,7 +20,7 @@ interface Chains {
 /** Ids of the chains to keep: every chain the rollover still names, and the newest others. */
 export function chainsToKeep(file: Chains): Set<string> {
   const r = file.rollover;
-  const inPlay = new Set([r.inService, r.pending, r.retiring, r.next].flatMap((c) => (c ? [c.id] : [])));
+  const inPlay = new Set([r.inService, r.pending, ...(r.waiting ?? []), r.retiring, r.next].flatMap((c) => (c ? [c.id] : [])));
   const newest = Object.values(file.chains)
     .sort((a, b) => b.addedAt - a.addedAt)
     .slice(0, KEEP_RECENT)

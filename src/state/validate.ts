@@ -42,7 +42,8 @@ function first(checks: (() => string | undefined)[]): string | undefined {
 
 const params = { usage: int(0, 3), selector: int(0, 1), matching: int(0, 2) };
 const record = shape({ ...params, data: hex });
-const chainRef = shape({ id: str, records: list(record) });
+const validity = { notBefore: opt(num), notAfter: opt(num) };
+const chainRef = shape({ id: str, records: list(record), ...validity });
 
 const settings = shape({
   id,
@@ -65,7 +66,9 @@ const serviceFile = shape({
   settings,
   rollover: shape({
     inService: opt(chainRef),
-    pending: opt(shape({ id: str, records: list(record), immediate: opt(bool) })),
+    pending: opt(shape({ id: str, records: list(record), ...validity, immediate: opt(bool) })),
+    waiting: opt(list(chainRef)),
+    reloadDue: opt(bool),
     next: opt(chainRef),
     retiring: opt(chainRef),
     owned: list(shape({ name: dnsName, record, ttl: num, addedAt: num })),

@@ -81,11 +81,11 @@ describe('state, locks and file-system errors (real named)', () => {
 
   test('a state.json of the wrong shape fails that service (exit 2, file and JSON path); advance and status still run the others', async () => {
     const st = join(dir, 'st-shape');
-    const good = flags(st, `_${port}._tcp.${ID}`, 'good');
-    const goodName = `_${port - 1}._tcp.${ID}`;
+    const goodName = `_${port++}._tcp.${ID}`;
+    const good = flags(st, goodName, 'good');
     assert.equal((await runCli(['deploy', ...good, '--activate-dir', join(dir, 'shape-active'), '--lineage', v1.dir])).exitCode, 0);
     assert.equal((await runCli(['deploy', ...good, '--activate-dir', join(dir, 'shape-active'), '--lineage', v2.dir])).exitCode, 0);
-    assert.equal((await runCli(['deploy', ...flags(st, undefined, 'broken'), '--lineage', v1.dir])).exitCode, 0);
+    assert.equal((await runCli(['deploy', ...flags(st, undefined, 'broken'), '--activate-dir', join(dir, 'broken-active'), '--lineage', v1.dir])).exitCode, 0);
     const file = join(st, 'services', 'broken', 'state.json');
     const data = JSON.parse(readFileSync(file, 'utf8'));
     data.rollover.owned = { not: 'a list' };
@@ -115,6 +115,21 @@ describe('state, locks and file-system errors (real named)', () => {
     writeFileSync(file, JSON.stringify(data));
     refused(await runCli(['advance', '--state-dir', st]), file, 'id must be an id of a-z');
     assert.ok(!existsSync(join(st, 'x')) && !existsSync(join(dir, 'x')), 'nothing outside the state dir');
+  });
+
+  test('a renewal no hook reported: advance with the lineage configured deploys it (also with no state at all)', async () => {
+    const st = join(dir, 'st-unreported');
+    const name = `_${port}._tcp.${ID}`;
+    const f = [...flags(st), '--activate-dir', join(dir, 'unreported-active')];
+    const first = await runCli(['advance', ...f, '--lineage', v1.dir]);
+    assert.equal(first.exitCode, 0, first.stderr);
+    assert.match(first.stderr, /holds a certificate .* that no deploy hook reported: deploying it now/);
+    assert.ok((await tlsa(name)).includes(await spkiHash(v1.cert)));
+    const again = await runCli(['advance', ...f, '--lineage', v1.dir]);
+    assert.doesNotMatch(again.stderr, /no deploy hook reported/, 'a known certificate is not deployed twice');
+    const renewed = await runCli(['advance', ...f, '--lineage', v2.dir]);
+    assert.match(renewed.stderr, /no deploy hook reported/);
+    assert.ok((await tlsa(name)).includes(await spkiHash(v2.cert)), 'the renewal is published');
   });
 
   test('an empty lock left by a kill between create and write does not wedge the service', async () => {

@@ -9,12 +9,11 @@ import { stateProblem } from '../../src/state/validate.js';
 import { loadService } from '../../src/state/store.js';
 import { UserError } from '../../src/errors.js';
 
-const rec = { usage: 3, selector: 1, matching: 1, data: 'ab'.repeat(32) };
-const good = () => ({
+const good = (rec = { usage: 3, selector: 1, matching: 1, data: 'ab'.repeat(32) }) => ({
   version: 1,
   id: 'mx',
   settings: { id: 'mx', tlsaNames: ['_25._tcp.mx.example.com.'], records: [{ usage: 3, selector: 1, matching: 1 }], ttl: 60, dns: { backend: 'nsupdate', authServers: [{ host: '127.0.0.1', port: 53 }], emitFormat: 'nsupdate', server: { host: '127.0.0.1', port: 53 } }, extraCaFiles: [], source: { lineage: '/etc/letsencrypt/live/mx' }, activateDir: '/etc/a' },
-  rollover: { inService: { id: 'c1', records: [rec] }, owned: [{ name: '_25._tcp.mx.example.com.', record: rec, ttl: 60, addedAt: 1 }], seen: { '_25._tcp.mx.example.com.': { [rec.data]: { since: 1, readyAt: 2 } } }, names: { '_25._tcp.mx.example.com.': { maxTtl: 60, empty: false } } },
+  rollover: { inService: { id: 'c1', records: [{ ...rec }], notAfter: 2 }, waiting: [{ id: 'c0', records: [] }], reloadDue: false, owned: [{ name: '_25._tcp.mx.example.com.', record: { ...rec }, ttl: 60, addedAt: 1 }], seen: { '_25._tcp.mx.example.com.': { [rec.data]: { since: 1, readyAt: 2 } } }, names: { '_25._tcp.mx.example.com.': { maxTtl: 60, empty: false } } },
   chains: { c1: { id: 'c1', dir: '/x', subject: 'CN=mx', issuer: 'CN=ca', notAfter: '2027-01-01T00:00:00.000Z', keyType: 'ec-p256', spki: 'abcd', addedAt: 1 } },
   history: [{ at: 1, what: 'deployed' }],
   updatedAt: 1,
