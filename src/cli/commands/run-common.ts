@@ -4,6 +4,7 @@ import { Exit, UserError, worst } from '../../errors.js';
 import { runService } from '../../engine/run.js';
 import type { RunOptions, RunReport, Trigger } from '../../engine/types.js';
 import { fsUserError } from '../../io/fs-errors.js';
+import { oneLine } from '../../io/shown.js';
 import { activateDirWarning } from '../../state/activate-form.js';
 import type { CertFiles } from '../../acme/types.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
@@ -49,7 +50,7 @@ export async function runOne(
 export function failure(service: string, thrown: unknown, verbose?: boolean): RunFailure {
   const err = fsUserError(thrown) ?? thrown;
   if (err instanceof UserError) {
-    process.stderr.write(`dane-hook: ${service}: ${err.message}\n`);
+    process.stderr.write(`dane-hook: ${service}: ${oneLine(err.message)}\n`);
     if (verbose && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
     return { service, error: err.message, exitCode: err.exitCode };
   }
