@@ -23,6 +23,7 @@ const PACKAGES: Record<string, string> = {
   promtool: 'prometheus',
   lintian: 'lintian',
   'dpkg-deb': 'dpkg',
+  strace: 'strace',
 };
 
 /** Where a tool is on PATH (or /usr/sbin, /sbin), or undefined. */

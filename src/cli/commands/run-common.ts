@@ -3,6 +3,9 @@
 import { Exit, UserError, worst } from '../../errors.js';
 import { runService } from '../../engine/run.js';
 import type { RunOptions, RunReport, Trigger } from '../../engine/types.js';
+import { fsUserError } from '../../io/fs-errors.js';
+import { oneLine } from '../../io/shown.js';
+import { activateDirWarning } from '../../state/activate-form.js';
 import type { CertFiles } from '../../acme/types.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import { parseOwner } from '../../tlsa/name.js';
@@ -33,7 +36,10 @@ export async function runOne(
   verbose?: boolean,
 ): Promise<RunReport | RunFailure> {
   try {
-    return await runService(stateDir, s, trigger, opts);
+    const r = await runService(stateDir, s, trigger, opts);
+    // Said at each deploy (not at every quiet timer run); status says it too.
+    const form = trigger.kind === 'deploy' ? activateDirWarning(s.activateDir) : undefined;
+    return form ? { ...r, warnings: [...r.warnings, form] } : r;
   } catch (err) {
     if (alone) throw err;
     return failure(s.id, err, verbose);
@@ -41,9 +47,10 @@ export async function runOne(
 }
 
 /** Prints a service's failure as one line on stderr (the stack with --verbose) and records it. */
-export function failure(service: string, err: unknown, verbose?: boolean): RunFailure {
+export function failure(service: string, thrown: unknown, verbose?: boolean): RunFailure {
+  const err = fsUserError(thrown) ?? thrown;
   if (err instanceof UserError) {
-    process.stderr.write(`dane-hook: ${service}: ${err.message}\n`);
+    process.stderr.write(`dane-hook: ${service}: ${oneLine(err.message)}\n`);
     if (verbose && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
     return { service, error: err.message, exitCode: err.exitCode };
   }
