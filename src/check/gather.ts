@@ -1,18 +1,19 @@
 // The I/O side of `dane-hook check` for one service: probe each endpoint, ask the validating
 // resolver and every authoritative server, read the files on disk, and hand the facts to the
 // pure evaluation. Failures become facts (a probe error, a server error), never exceptions.
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
-import type { ServerAddress, ServerAnswer } from '../dns/types.js';
-import { observeTlsa } from '../dns/observer.js';
-import { dnsContext } from '../engine/dns-context.js';
+import type { ServerAddress } from '../dns/types.js';
 import { pinRecords } from '../engine/chain.js';
 import { loadService } from '../state/store.js';
 import { loadChain } from '../tlsa/load.js';
 import { parseOwner } from '../tlsa/name.js';
 import type { TlsaRecord } from '../tlsa/record.js';
+import { authoritativeView } from './authoritative.js';
 import type { EndpointFacts, Files, Finding } from './evaluate.js';
 import { parseEndpoint, presentedChain } from './probe.js';
 import { lookupTlsa } from './resolver.js';
@@ -91,22 +92,24 @@ function expectedRecords(stateDir: string, settings: ServiceSettings): EndpointF
   return out;
 }
 
-async function authAnswers(settings: ServiceSettings): Promise<{ answersOf: (name: string) => Promise<ServerAnswer[]>; zoneSigned?: boolean; findings: Finding[] }> {
+/** The system's trust store for usages 0/1 (Debian's bundle, else the one Node ships). */
+function systemTrustStore(path = '/etc/ssl/certs/ca-certificates.crt'): Buffer[] {
   try {
-    const ctx = await dnsContext(settings, { write: () => true });
-    if (!ctx.verified) return { answersOf: async () => [], findings: [] };
-    return { answersOf: async (name) => (await observeTlsa(name, ctx.authServers, { retries: 1 })).answers, zoneSigned: ctx.signed, findings: [] };
-  } catch (e) {
-    const finding: Finding = { severity: 'WARNING', code: 'auth-error', message: `cannot ask the authoritative servers: ${(e as Error).message}` };
-    return { answersOf: async () => [], findings: [finding] };
+    return loadChain(path);
+  } catch {
+    return rootCertificates.map((pem) => new X509Certificate(pem).raw);
   }
 }
+
+/** RFC 7672 (DANE for SMTP) applies: the mail ports, or SMTP STARTTLS anywhere. */
+const isSmtp = (port: number | undefined, starttls: StartTls) => starttls === 'smtp' || port === 25 || port === 465 || port === 587;
 
 export async function gatherService(stateDir: string, settings: ServiceSettings, opts: GatherOptions): Promise<{ facts: EndpointFacts[]; findings: Finding[] }> {
   const endpoints = settings.tlsaNames.map((name) => ({ name, ...endpointFor(name, settings, opts) }));
   const files = filesOnDisk(stateDir, settings);
   const expected = expectedRecords(stateDir, settings);
-  const auth = await authAnswers(settings);
+  const auth = await authoritativeView(settings);
+  let trustStore: Buffer[] | undefined;
   const facts = await Promise.all(
     endpoints.map(async (e): Promise<EndpointFacts> => {
       const [presented, resolver, answers] = await Promise.all([
@@ -117,7 +120,11 @@ export async function gatherService(stateDir: string, settings: ServiceSettings,
         lookupTlsa(e.name, opts.resolver, { timeoutMs: Math.min(opts.timeoutMs, 3000) }),
         auth.answersOf(e.name),
       ]);
-      return { name: e.name, connect: e.connect, presented, resolver, auth: answers, zoneSigned: auth.zoneSigned, files, expected };
+      const port = parseOwner(e.name)?.port ?? parseEndpoint(e.connect).port;
+      const smtp = isSmtp(port, e.starttls);
+      // Read only when a PKIX usage (0/1) is there to judge.
+      if (!smtp && [...resolver.records, ...answers.flatMap((a) => a.records)].some((r) => r.usage <= 1)) trustStore ??= systemTrustStore();
+      return { name: e.name, connect: e.connect, presented, resolver, auth: answers, zoneSigned: auth.zoneSigned, files, expected, host: e.servername, smtp, trustStore: smtp ? undefined : trustStore };
     }),
   );
   return { facts, findings: auth.findings };
