@@ -61,6 +61,8 @@ export interface EndpointFacts {
   files?: Files;
   /** Records the rollover wants at this name for chains not in service yet (pending, next key, pins). */
   expected: { role: string; records: TlsaRecord[] }[];
+  /** Chains of other services that share this name (one per key type): their records are theirs. */
+  others?: { role: string; certs: Buffer[] }[];
   /** The reference identifier for name checks: the TLSA base domain; undefined: none to check. */
   host?: string;
   /** SMTP (RFC 7672): usages 0/1 are unusable. */
@@ -151,7 +153,9 @@ export function evaluateEndpoint(f: EndpointFacts, now: number, t: Thresholds): 
     }
     if (j.match === 'weak') add('WARNING', j.defect!.code, `${short(r)} at ${f.name} ${j.defect!.text}`);
     if (usableFor(j) || (fileCerts && usableFor(judgeRecord(r, fileCerts, ctx)))) continue;
-    const role = f.expected.find((e) => e.records.some((x) => recordKey(x) === recordKey(r)))?.role;
+    const role =
+      f.expected.find((e) => e.records.some((x) => recordKey(x) === recordKey(r)))?.role ??
+      f.others?.find((o) => usableFor(judgeRecord(r, o.certs, ctx)))?.role;
     if (role) announced.push({ record: recordText(r), role });
     else if (j.defect && certs) add('WARNING', j.defect.code, `${short(r)} at ${f.name} ${j.defect.text}`);
     else stale.push(r);

@@ -15,7 +15,7 @@ import { parseOwner } from '../tlsa/name.js';
 import type { TlsaRecord } from '../tlsa/record.js';
 import { authoritativeView } from './authoritative.js';
 import type { EndpointFacts, Files, Finding } from './evaluate.js';
-import { parseEndpoint, presentedChain } from '../tls/probe.js';
+import { KEY_TYPES, parseEndpoint, presentedChain, type KeyType } from '../tls/probe.js';
 import { lookupTlsa } from './resolver.js';
 import { defaultStartTls, type StartTls } from '../tls/starttls.js';
 
@@ -28,6 +28,8 @@ export interface GatherOptions {
   connect?: string;
   starttls?: StartTls;
   timeoutMs: number;
+  /** Other services that share TLSA names with this one (e.g. an RSA and an ECDSA lineage). */
+  peers?: ServiceSettings[];
 }
 
 export interface Endpoint {
@@ -101,19 +103,32 @@ function systemTrustStore(path = '/etc/ssl/certs/ca-certificates.crt'): Buffer[]
   }
 }
 
+/**
+ * The key type of the service's own certificate: an endpoint serving RSA and ECDSA certificates
+ * is asked for the one of this service (another service on the name judges the other).
+ */
+function keyTypeOf(files: Files | undefined): KeyType | undefined {
+  if (!files || !('certs' in files) || files.certs.length === 0) return undefined;
+  const type = new X509Certificate(files.certs[0]!).publicKey.asymmetricKeyType;
+  return KEY_TYPES.includes(type as KeyType) ? (type as KeyType) : undefined;
+}
+
 /** RFC 7672 (DANE for SMTP) applies: the mail ports, or SMTP STARTTLS anywhere. */
 const isSmtp = (port: number | undefined, starttls: StartTls) => starttls === 'smtp' || port === 25 || port === 465 || port === 587;
 
 export async function gatherService(stateDir: string, settings: ServiceSettings, opts: GatherOptions): Promise<{ facts: EndpointFacts[]; findings: Finding[] }> {
   const endpoints = settings.tlsaNames.map((name) => ({ name, ...endpointFor(name, settings, opts) }));
   const files = filesOnDisk(stateDir, settings);
-  const expected = expectedRecords(stateDir, settings);
+  const own = expectedRecords(stateDir, settings);
+  // A record of a service sharing the name is that service's, not stale (judged there).
+  const peers = (opts.peers ?? []).map((p) => ({ p, files: filesOnDisk(stateDir, p), expected: expectedRecords(stateDir, p) }));
+  const peersAt = (name: string) => peers.filter(({ p }) => p.tlsaNames.includes(name));
   const auth = await authoritativeView(settings);
   let trustStore: Buffer[] | undefined;
   const facts = await Promise.all(
     endpoints.map(async (e): Promise<EndpointFacts> => {
       const [presented, resolver, answers] = await Promise.all([
-        presentedChain(e.connect, e.starttls, { timeoutMs: opts.timeoutMs, servername: e.servername }).then(
+        presentedChain(e.connect, e.starttls, { timeoutMs: opts.timeoutMs, servername: e.servername, keyType: keyTypeOf(files) }).then(
           (certs) => ({ certs }),
           (err: Error) => ({ error: err.message }),
         ),
@@ -124,7 +139,10 @@ export async function gatherService(stateDir: string, settings: ServiceSettings,
       const smtp = isSmtp(port, e.starttls);
       // Read only when a PKIX usage (0/1) is there to judge.
       if (!smtp && [...resolver.records, ...answers.flatMap((a) => a.records)].some((r) => r.usage <= 1)) trustStore ??= systemTrustStore();
-      return { name: e.name, connect: e.connect, presented, resolver, auth: answers, zoneSigned: auth.zoneSigned, files, expected, host: e.servername, smtp, trustStore: smtp ? undefined : trustStore };
+      const shared = peersAt(e.name);
+      const expected = [...own, ...shared.flatMap(({ p, expected: x }) => x.map((r) => ({ ...r, role: `${r.role} of service ${p.id}` })))];
+      const others = shared.flatMap(({ p, files: f }) => (f && 'certs' in f ? [{ role: `chain of service ${p.id}`, certs: f.certs }] : []));
+      return { name: e.name, connect: e.connect, presented, resolver, auth: answers, zoneSigned: auth.zoneSigned, files, expected, others, host: e.servername, smtp, trustStore: smtp ? undefined : trustStore };
     }),
   );
   return { facts, findings: auth.findings };

@@ -10,6 +10,7 @@ import { systemResolver } from '../../check/resolver.js';
 import { STARTTLS_PROTOCOLS, type StartTls } from '../../tls/starttls.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
 import { allServices } from './advance.js';
+import { selectService } from '../select.js';
 
 type Args = ServiceArgs & { resolver?: string; 'warn-days'?: string; 'crit-days'?: string; timeout?: string };
 
@@ -71,7 +72,8 @@ const command: CommandModule<object, Args> = {
 async function run(argv: Args): Promise<void> {
   const opts = checkArgs(argv);
   const global = settingsFromArgs(argv, process.env, { needService: false });
-  const services = allServices(global);
+  const known = allServices(global);
+  const services = selectService(known, argv.id, CHECK_USAGE);
   if (services.length === 0) throw usage(`no services in ${global.stateDir} or the config: give --tlsa-name or --config`);
   const now = Date.now();
   const verdicts: ServiceVerdict[] = [];
@@ -81,6 +83,8 @@ async function run(argv: Args): Promise<void> {
       connect: argv.connect,
       starttls: argv.starttls as StartTls | undefined,
       timeoutMs: opts.timeoutMs,
+      // A name shared with other services (an RSA and an ECDSA lineage) is judged with all of them.
+      peers: known.filter((p) => p.id !== s.id && p.tlsaNames.some((n) => s.tlsaNames.includes(n))),
     });
     verdicts.push(evaluateService(s.id, facts, now, opts, findings));
   }

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { serviceStatus, type ServiceStatus } from '../../engine/status.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
 import { allServices } from './advance.js';
+import { selectService } from '../select.js';
 
 type Args = ServiceArgs & { offline?: boolean };
 
@@ -34,7 +35,7 @@ const command: CommandModule<object, Args> = {
   handler: async (argv) => {
     const global = settingsFromArgs(argv, process.env, { needService: false });
     const statuses: ServiceStatus[] = [];
-    for (const s of allServices(global)) statuses.push(await serviceStatus(global.stateDir, s, { offline: argv.offline }));
+    for (const s of selectService(allServices(global), argv.id)) statuses.push(await serviceStatus(global.stateDir, s, { offline: argv.offline }));
     if (argv.json) {
       process.stdout.write(`${JSON.stringify({ version: 1, services: statuses }, null, 2)}\n`);
       return;
