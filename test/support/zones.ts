@@ -52,7 +52,8 @@ async function signed(dir: string, zone: string, lines: string[], keyFile: strin
   await writeFile(src, `${text}${await readFile(keyFile, 'utf8')}\n`);
   // -P: the post-signing verification would (rightly) reject expired signatures.
   const dates = expired ? ['-P', '-s', '20200101000000', '-e', '20200201000000'] : [];
-  await execa(requireTool('dnssec-signzone'), ['-q', '-z', '-K', join(dir, 'keys'), '-o', `${zone}.`, '-f', out, ...dates, src, keyFile.replace(/\.key$/, '')]);
+  // -d: its dsset-ZONE files go to the test's dir, not the current one.
+  await execa(requireTool('dnssec-signzone'), ['-q', '-z', '-d', dir, '-K', join(dir, 'keys'), '-o', `${zone}.`, '-f', out, ...dates, src, keyFile.replace(/\.key$/, '')]);
 }
 
 function conf(dir: string, port: number, zones: { name: string; file: string }[]): string {
