@@ -1,6 +1,5 @@
 // How a check reads to a monitoring system: one summary line first ("DANE OK - ..."), with
 // performance data after '|', then one line per finding; or the same as versioned JSON.
-import { paramsText, parseRecord } from '../tlsa/record.js';
 import { EXIT_OF, worstOf, type ServiceVerdict, type Severity, type Thresholds } from './evaluate.js';
 
 export interface CheckReport {
@@ -15,7 +14,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function serviceSummary(v: ServiceVerdict): string {
   if (v.severity === 'OK') {
-    const params = [...new Set(v.endpoints.flatMap((e) => e.matchedBy.map((r) => paramsText(parseRecord(r)))))];
+    const params = [...new Set(v.endpoints.flatMap((e) => e.matchedBy.map((r) => r.split(' ').slice(0, 3).join(' '))))];
     return `${v.service}: ${plural(v.endpoints.length, 'name')}, chain matched by ${params.join(', ') || 'nothing'}`;
   }
   const worst = [...v.findings, ...v.endpoints.flatMap((e) => e.findings)].filter((f) => f.severity === v.severity);
@@ -39,7 +38,8 @@ export function reportText(r: CheckReport): string[] {
     for (const e of s.endpoints) {
       const leaf = e.leaf ? `presents ${e.leaf.subject} (expires ${e.leaf.notAfter})` : 'no chain';
       const matched = e.matchedBy.length > 0 ? `matched by ${e.matchedBy.map((m) => `${m.slice(0, 22)}…`).join(', ')}` : 'matched by no record';
-      lines.push(`[${e.severity}] ${s.service} ${e.name} at ${e.connect}: ${leaf}, ${matched}`);
+      const via = e.via ? ` (via CNAME ${e.via.join(' -> ')})` : '';
+      lines.push(`[${e.severity}] ${s.service} ${e.name}${via} at ${e.connect}: ${leaf}, ${matched}`);
       for (const a of e.announced) lines.push(`  announced for the ${a.role}: ${a.record.slice(0, 22)}…`);
       for (const f of e.findings) lines.push(`  [${f.severity}] ${f.message}`);
     }

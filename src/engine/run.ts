@@ -15,6 +15,7 @@ import { execute } from './execute.js';
 import { loadNextKey } from './next-key.js';
 import { decideOptions } from './options.js';
 import type { RunOptions, RunReport, Trigger } from './types.js';
+import { rrsetSizeWarnings } from './rrset-size.js';
 
 export type { RunOptions, RunReport, Trigger } from './types.js';
 
@@ -71,7 +72,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   warnings.push(...observationErrors(observations));
   const now = clock();
   const d = decide(file.rollover, decideTrigger, { presence, negativeTtl: ctx.negativeTtl }, now, options);
-  warnings.push(...d.warnings);
+  warnings.push(...d.warnings, ...rrsetSizeWarnings(presence, d.plan));
   if (!ctx.verified && d.plan.some((st) => st.kind === 'publish' || st.kind === 'withdraw')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
   const nextOf = (r: ChainReadiness[]) => (trigger.kind === 'pre-renew' ? r.find((x) => x.role === 'next key')?.ready : undefined);
   const report: RunReport = {

@@ -9,7 +9,7 @@ import { evaluateEndpoint, evaluateService, worstOf, EXIT_OF, type EndpointFacts
 import { buildReport } from '../../src/check/report.js';
 import type { ServerAnswer } from '../../src/dns/types.js';
 import { parseRecord, type TlsaRecord } from '../../src/tlsa/record.js';
-import { makePki, openssl, renewLeaf, type LeafPaths, type Pki } from '../support/pki.js';
+import { makeIntermediate, makePki, openssl, renewLeaf, type LeafPaths, type Pki } from '../support/pki.js';
 
 const T: Thresholds = { warnDays: 14, critDays: 3 };
 const DAY = 86_400_000;
@@ -175,4 +175,72 @@ describe('evaluate (pure)', () => {
     assert.match(bad.summary, /^DANE CRITICAL - mx: the chain 127\.0\.0\.1:25 presents \(mx\.example\.test\) is matched by none/);
     assert.equal(bad.exitCode, 2);
   });
+
+  test('DANE-TA needs the leaf to name the host: ta-name, and no match (CRITICAL)', () => {
+    const v = evaluateEndpoint(facts({ host: 'other.example.test', resolver: { resolver: 'r', status: 'ok', ad: true, records: [ta] }, auth: [auth('a', [ta])], files: undefined }), now, T);
+    assert.equal(v.severity, 'CRITICAL');
+    assert.deepEqual(codes(v), ['no-match', 'ta-name']);
+    assert.match(v.findings[0]!.message, /does not name other\.example\.test/);
+    const named = evaluateEndpoint(facts({ host: 'mx.example.test', resolver: { resolver: 'r', status: 'ok', ad: true, records: [ta] }, auth: [auth('a', [ta])] }), now, T);
+    assert.equal(named.severity, 'OK', JSON.stringify(named.findings));
+  });
+
+  test('DANE-TA needs the chain signed up to the anchor, not only the anchor in it: ta-chain', async () => {
+    const sibling = await makeIntermediate(pki, 'sibling-eval');
+    const foreign = await der(sibling.cert);
+    // The leaf, then a CA certificate that did not issue it but is pinned by the record.
+    const v = evaluateEndpoint(facts({ presented: { certs: [chain[0]!, foreign] }, resolver: { resolver: 'r', status: 'ok', ad: true, records: [as211(await spki311(sibling.cert))] }, auth: [], files: undefined }), now, T);
+    assert.deepEqual(codes(v), ['no-match', 'ta-chain']);
+    assert.match(v.findings.find((f) => f.code === 'ta-chain')!.message, /names another issuer/);
+  });
+
+  test('unassigned parameters are unusable: CRITICAL alone, WARNING beside a match, never a crash of the summary', () => {
+    const odd = [{ ...ee, selector: 2 }, { ...ee, matching: 3 }, { ...ee, usage: 255 }] as unknown as TlsaRecord[];
+    const alone = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: odd }, auth: [], files: undefined }), now, T);
+    assert.deepEqual(codes(alone), ['no-match', 'unusable', 'unusable', 'unusable']);
+    assert.match(alone.findings.find((f) => f.code === 'no-match')!.message, /none of the 3 records .* is usable/);
+    const beside = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ...odd] }, auth: [] }), now, T);
+    assert.deepEqual([beside.severity, codes(beside)], ['WARNING', ['unusable', 'unusable', 'unusable']]);
+    const report = buildReport([evaluateService('mx', [facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ...odd] }, auth: [] })], now, T)], T);
+    assert.match(report.summary, /^DANE WARNING - mx: /);
+  });
+
+  test('defects named: a digest of the wrong length, the digest of empty input, a 3 0 x of another certificate', () => {
+    const shortOne = { ...ee, data: ee.data.slice(0, -2) };
+    const empty = { ...ee, data: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };
+    const oldCert = { usage: 3, selector: 0, matching: 1, data: 'ab'.repeat(32) } as TlsaRecord;
+    const v = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, shortOne, empty, oldCert] }, auth: [] }), now, T);
+    assert.deepEqual(codes(v), ['digest-length', 'ee-cert', 'empty-digest']);
+    assert.match(v.findings.find((f) => f.code === 'digest-length')!.message, /holds 31 bytes/);
+    assert.match(v.findings.find((f) => f.code === 'ee-cert')!.message, /breaks at every renewal/);
+  });
+
+  test('usages 0/1: unusable on SMTP; elsewhere validated against the trust store given', async () => {
+    const pkixEe = { ...ee, usage: 1 } as TlsaRecord;
+    const one = (over: Partial<EndpointFacts>) => evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [pkixEe] }, auth: [], files: undefined, host: 'mx.example.test', ...over }), now, T);
+    assert.deepEqual(codes(one({ smtp: true })), ['no-match', 'unusable']);
+    assert.deepEqual(codes(one({ trustStore: [] })), ['no-match', 'pkix']);
+    assert.deepEqual(codes(one({})), ['no-match', 'pkix'], 'no trust store: not verified');
+    const trusted = one({ trustStore: [await der(pki.root.cert)] });
+    assert.equal(trusted.severity, 'OK', JSON.stringify(trusted.findings));
+    const pkixTa = { ...ta, usage: 0 } as TlsaRecord;
+    const viaTa = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [pkixTa] }, auth: [], host: 'mx.example.test', trustStore: [await der(pki.root.cert)] }), now, T);
+    assert.equal(viaTa.severity, 'OK', JSON.stringify(viaTa.findings));
+    assert.deepEqual(codes(one({ trustStore: [await der(pki.root.cert)], host: 'www.example.test' })), ['no-match', 'pkix'], 'PKIX checks the name');
+  });
+
+  test('more than 12 records at a name: WARNING large-rrset', () => {
+    const many = Array.from({ length: 12 }, (_, i) => ({ ...newEe, data: (i + 16).toString(16).repeat(32) }));
+    const v = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ...many] }, auth: [], expected: [{ role: 'next key', records: many }] }), now, T);
+    assert.deepEqual(codes(v), ['large-rrset']);
+    const twelve = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ...many.slice(1)] }, auth: [], expected: [{ role: 'next key', records: many }] }), now, T);
+    assert.deepEqual(codes(twelve), []);
+  });
+
+  test('a CNAME followed by the resolver is shown, and judged at its target', () => {
+    const v = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ta], cname: ['_dane.example.test.'] } }), now, T);
+    assert.equal(v.severity, 'OK');
+    assert.deepEqual(v.via, ['_dane.example.test.']);
+  });
 });
+

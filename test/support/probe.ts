@@ -87,8 +87,8 @@ export interface DaneResult {
 }
 
 /** One DANE handshake: the chain served at 127.0.0.1:port verified against `records` only. */
-export async function verifyDane(port: number, host: string, records: string[]): Promise<DaneResult> {
-  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', host, '-showcerts', '-dane_tlsa_domain', host];
+export async function verifyDane(port: number, host: string, records: string[], starttls?: 'smtp'): Promise<DaneResult> {
+  const args = ['s_client', '-connect', `127.0.0.1:${port}`, ...(starttls ? ['-starttls', starttls] : []), '-servername', host, '-showcerts', '-dane_tlsa_domain', host];
   for (const rr of records) args.push('-dane_tlsa_rrdata', rr);
   // RFC 7672: no name checks for DANE-EE(3); DANE-TA(2) still checks the name (the SAN is the host).
   args.push('-dane_ee_no_namechecks', '-verify_return_error');

@@ -16,6 +16,8 @@ const PACKAGES: Record<string, string> = {
   sha256sum: 'coreutils',
   'tsig-keygen': 'bind9',
   'dnssec-dsfromkey': 'bind9-utils',
+  'dnssec-keygen': 'bind9-utils',
+  'dnssec-signzone': 'bind9-utils',
   'named-compilezone': 'bind9-utils',
   pdns_server: 'pdns-server',
   pdnsutil: 'pdns-server',

@@ -13,6 +13,7 @@ import { renderPrometheus, type PrometheusInput } from '../../check/prometheus.j
 import { loadService } from '../../state/store.js';
 import { writeFileAtomic } from '../../state/atomic.js';
 import { resolve } from 'node:path';
+import { selectService } from '../select.js';
 
 type Args = ServiceArgs & { resolver?: string; 'warn-days'?: string; 'crit-days'?: string; timeout?: string; format?: string; textfile?: string };
 
@@ -82,7 +83,8 @@ function writeTextfile(file: string, text: string): void {
 async function run(argv: Args): Promise<void> {
   const opts = checkArgs(argv);
   const global = settingsFromArgs(argv, process.env, { needService: false });
-  const services = allServices(global);
+  const known = allServices(global);
+  const services = selectService(known, argv.id, CHECK_USAGE);
   if (services.length === 0) throw usage(`no services in ${global.stateDir} or the config: give --tlsa-name or --config`);
   const now = Date.now();
   const wantMetrics = argv.format === 'prometheus' || argv.textfile !== undefined;
@@ -94,6 +96,8 @@ async function run(argv: Args): Promise<void> {
       connect: argv.connect,
       starttls: argv.starttls,
       timeoutMs: opts.timeoutMs,
+      // A name shared with other services (an RSA and an ECDSA lineage) is judged with all of them.
+      peers: known.filter((p) => p.id !== s.id && p.tlsaNames.some((n) => s.tlsaNames.includes(n))),
     });
     const verdict = evaluateService(s.id, facts, now, opts, findings);
     verdicts.push(verdict);

@@ -6,6 +6,7 @@ import { allServices } from '../services.js';
 import { failure, worst } from './run-common.js';
 import { activateDirWarning } from '../../state/activate-form.js';
 import type { RunFailure } from '../report.js';
+import { selectService } from '../select.js';
 
 type Args = ServiceArgs & { offline?: boolean };
 
@@ -39,7 +40,7 @@ const command: CommandModule<object, Args> = {
     const statuses: ServiceStatus[] = [];
     // A service whose state cannot be read is one line on stderr and exit 2; the others still show.
     const failures: RunFailure[] = [];
-    for (const s of allServices(global, (id, err) => failures.push(failure(id, err, argv.verbose as boolean | undefined)))) {
+    for (const s of selectService(allServices(global, (id, err) => failures.push(failure(id, err, argv.verbose as boolean | undefined))), argv.id)) {
       try {
         const st = await serviceStatus(global.stateDir, s, { offline: argv.offline });
         const form = activateDirWarning(s.activateDir);
