@@ -1,9 +1,8 @@
 // Certificate files named on the command line: --lineage DIR, or --cert/--chain/--fullchain/--key.
-import type { CertSource } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { checkFile, certificateDomains, normalizeDomains } from './files.js';
 import { dropUndefined, lineageFiles } from './lineage.js';
-import type { CertFiles } from './types.js';
+import type { CertFiles, CertSource } from './types.js';
 
 /** Files from flags (or a service's configured source); undefined when none are given. */
 export function fromFlags(src: CertSource): CertFiles | undefined {

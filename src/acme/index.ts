@@ -1,14 +1,13 @@
 // Which files a hook run is about: explicit flags first, then the calling client's environment.
 // certbot's RENEWED_* leak into later hooks of the same run, so they are looked at last and never
 // override a flag.
-import type { CertSource } from '../config/types.js';
 import { UserError } from '../errors.js';
 import { fromAcmeSh } from './acmesh.js';
 import { fromCertbot } from './certbot.js';
 import { fromDehydrated } from './dehydrated.js';
 import { fromFlags } from './flags.js';
 import { fromLego } from './lego.js';
-import type { CertFiles } from './types.js';
+import type { CertFiles, CertSource } from './types.js';
 
 export type { CertFiles, Client } from './types.js';
 export { fromFlags } from './flags.js';

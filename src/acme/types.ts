@@ -1,5 +1,14 @@
 // What an ACME client hands a hook, reduced to the files dane-hook needs.
 
+/** Where a service's certificate files are on disk (the ACME client's output), as configured. */
+export interface CertSource {
+  lineage?: string;
+  cert?: string;
+  chain?: string;
+  fullchain?: string;
+  key?: string;
+}
+
 export type Client = 'certbot' | 'acme.sh' | 'dehydrated' | 'lego' | 'flags';
 
 /** The certificate files of one renewed (or about to be renewed) certificate. Paths are absolute. */

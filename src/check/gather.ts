@@ -14,9 +14,9 @@ import { loadChain } from '../tlsa/load.js';
 import { parseOwner } from '../tlsa/name.js';
 import type { TlsaRecord } from '../tlsa/record.js';
 import type { EndpointFacts, Files, Finding } from './evaluate.js';
-import { parseEndpoint, presentedChain } from './probe.js';
+import { parseEndpoint, presentedChain } from '../tls/probe.js';
 import { lookupTlsa } from './resolver.js';
-import { defaultStartTls, type StartTls } from './starttls.js';
+import { defaultStartTls, type StartTls } from '../tls/starttls.js';
 
 /** Bad input to check is UNKNOWN to a monitoring system: exit 3. */
 export const CHECK_USAGE = 3;

@@ -1,4 +1,5 @@
 // Normalized settings: what the engine runs on, whether they came from a config file or flags.
+import type { CertSource } from '../acme/types.js';
 import type { ServerAddress } from '../dns/types.js';
 import type { TlsaParams } from '../tlsa/record.js';
 
@@ -22,15 +23,6 @@ export interface DnsSettings {
   apiUrl?: string;
   /** powerdns backend: file holding the X-API-Key. Checked to exist, read only when applying, never logged. */
   apiKeyFile?: string;
-}
-
-/** Where a service's certificate files are on disk (the ACME client's output). */
-export interface CertSource {
-  lineage?: string;
-  cert?: string;
-  chain?: string;
-  fullchain?: string;
-  key?: string;
 }
 
 export interface ServiceSettings {
@@ -63,6 +55,9 @@ export interface GlobalSettings {
   /** DNS settings given as flags: they also apply to services known only from the state dir. */
   dnsFlags?: Partial<DnsSettings>;
 }
+
+// The ACME side owns the shape of its inputs; config only fills it (config -> acme, never back).
+export type { CertSource };
 
 export const DEFAULT_CONFIG_PATH = '/etc/dane-hook/config.json';
 export const DEFAULT_STATE_DIR = '/var/lib/dane-hook';

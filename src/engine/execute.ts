@@ -9,8 +9,8 @@ import type { Step } from '../rollover/types.js';
 import { saveService, type ServiceFile } from '../state/store.js';
 import type { DnsContext } from './dns-context.js';
 import { reload, writeActivateDir } from './activate.js';
-import { parseEndpoint, presentedChain } from '../check/probe.js';
-import { defaultStartTls } from '../check/starttls.js';
+import { parseEndpoint, presentedChain } from '../tls/probe.js';
+import { defaultStartTls } from '../tls/starttls.js';
 
 function byZone(ctx: DnsContext, changes: RecordChange[]): Map<string, RecordChange[]> {
   const out = new Map<string, RecordChange[]>();

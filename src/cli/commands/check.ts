@@ -7,7 +7,7 @@ import { evaluateService, type ServiceVerdict } from '../../check/evaluate.js';
 import { CHECK_USAGE, gatherService } from '../../check/gather.js';
 import { buildReport, reportText } from '../../check/report.js';
 import { systemResolver } from '../../check/resolver.js';
-import { STARTTLS_PROTOCOLS, type StartTls } from '../../check/starttls.js';
+import { STARTTLS_PROTOCOLS, type StartTls } from '../../tls/starttls.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
 import { allServices } from './advance.js';
 

@@ -8,8 +8,8 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { presentedChain, ProbeError } from '../../src/check/probe.js';
-import { defaultStartTls } from '../../src/check/starttls.js';
+import { presentedChain, ProbeError } from '../../src/tls/probe.js';
+import { defaultStartTls } from '../../src/tls/starttls.js';
 import { makePki, openssl, type LeafPaths, type Pki, spkiHash } from '../support/pki.js';
 import { opensslDane, startStartTlsServer, startTlsServer, type Protocol } from '../support/tls-server.js';
 import { freePort } from '../support/bind.js';
@@ -103,7 +103,7 @@ describe('presentedChain against real TLS peers', () => {
     const server = await startTlsServer({ cert: leaf.cert, key: leaf.key, chain: leaf.chain });
     try {
       // NODE_EXTRA_CA_CERTS is read at start-up: a child process with the test root trusted.
-      const probe = new URL('../../src/check/probe.js', import.meta.url).href;
+      const probe = new URL('../../src/tls/probe.js', import.meta.url).href;
       const script = `
         import { connect } from 'node:tls';
         const { presentedChain } = await import(${JSON.stringify(probe)});
