@@ -24,11 +24,15 @@ export type CheckKind = 'ok' | 'dns' | 'connect' | 'dane';
 export interface ProbeCheck {
   /** When the DNS question was asked (ms since epoch). */
   at: number;
+  /** When the handshake was over (ms), if one was tried. */
+  doneAt?: number;
   kind: CheckKind;
   /** TLSA records as the resolver returned them: "3 1 1 hex", lower case. */
   records: string[];
   /** SHA-256 of the served leaf's SubjectPublicKeyInfo (hex), when a handshake happened. */
   servedSpki?: string;
+  /** The served leaf's notAfter (ms): DANE-EE matches ignore expiry (RFC 7671 §5.1), so tests check it themselves. */
+  servedNotAfter?: number;
   /** openssl's "DANE TLSA ... matched ..." line. */
   matched?: string;
   detail?: string;
@@ -77,6 +81,7 @@ export function spkiSha256(pem: string): string {
 export interface DaneResult {
   kind: 'ok' | 'connect' | 'dane';
   servedSpki?: string;
+  servedNotAfter?: number;
   matched?: string;
   detail?: string;
 }
@@ -91,16 +96,18 @@ export async function verifyDane(port: number, host: string, records: string[]):
   const out = String(r.all ?? '');
   const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(out)?.[0];
   let servedSpki: string | undefined;
+  let servedNotAfter: number | undefined;
   try {
     servedSpki = pem ? spkiSha256(pem) : undefined;
+    servedNotAfter = pem ? Date.parse(new X509Certificate(pem).validTo) : undefined;
   } catch {
     servedSpki = undefined;
   }
   const matched = /DANE TLSA [^\n]*matched[^\n]*/.exec(out)?.[0];
-  if (r.exitCode === 0 && /Verification: OK|Verify return code: 0 \(ok\)/.test(out)) return { kind: 'ok', servedSpki, matched };
+  if (r.exitCode === 0 && /Verification: OK|Verify return code: 0 \(ok\)/.test(out)) return { kind: 'ok', servedSpki, servedNotAfter, matched };
   const lastLines = out.split('\n').filter((l) => /error|errno|verify|refused|Verification/i.test(l)).slice(0, 4).join(' | ');
   const kind = pem === undefined && /connect|refused|errno|reset/i.test(out) ? 'connect' : 'dane';
-  return { kind, servedSpki, matched, detail: `s_client exit ${r.exitCode}: ${lastLines || out.slice(-300)}` };
+  return { kind, servedSpki, servedNotAfter, matched, detail: `s_client exit ${r.exitCode}: ${lastLines || out.slice(-300)}` };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -112,7 +119,7 @@ async function checkOnce(o: ProbeOptions): Promise<ProbeCheck> {
     return { at, kind: 'dns', records: dns.records, detail: `status ${dns.status}, ad ${dns.ad}, ${dns.records.length} TLSA record(s)` };
   }
   const tls = await verifyDane(o.port, o.host, dns.records);
-  return { at, records: dns.records, ...tls };
+  return { at, doneAt: Date.now(), records: dns.records, ...tls };
 }
 
 export function startProbe(o: ProbeOptions): Probe {
