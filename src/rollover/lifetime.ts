@@ -159,3 +159,14 @@ export function expiryThresholds(lifetimeMs: number, flags: ExpiryFlags): Expiry
   const critDays = flags.critDays ?? Math.min(scaled(EXPIRY_DEFAULTS.crit), warnDays);
   return { warnDays, critDays };
 }
+
+/** The shortest-lived of the chains whose validity is known (the one a slow rollover hurts first). */
+export function shortestLived(chains: ({ notBefore?: number; notAfter?: number } | undefined)[]): Validity | undefined {
+  let best: Validity | undefined;
+  for (const c of chains) {
+    if (c?.notBefore === undefined || c.notAfter === undefined) continue;
+    const v = { notBefore: c.notBefore, notAfter: c.notAfter };
+    if (!best || lifetimeOf(v) < lifetimeOf(best)) best = v;
+  }
+  return best;
+}

@@ -12,6 +12,7 @@ import {
   gateFloorMs,
   keepUpWarning,
   renewalGate,
+  shortestLived,
   type Validity,
 } from '../../src/rollover/lifetime.js';
 
@@ -176,6 +177,11 @@ describe('expiryThresholds', () => {
     assert.deepEqual(expiryThresholds(SIX_DAYS, { warnDays: 0.25 }), { warnDays: 0.25, critDays: 0.25 });
     assert.deepEqual(expiryThresholds(SIX_DAYS, { critDays: 2 }), { warnDays: 2, critDays: 2 });
   });
+});
+
+test('shortestLived: the chain with the shortest known lifetime; chains without both dates do not count', () => {
+  assert.equal(shortestLived([undefined, { notAfter: T0 }]), undefined);
+  assert.deepEqual(shortestLived([valid(NINETY_DAYS), { notBefore: T0 }, valid(SIX_DAYS), undefined]), valid(SIX_DAYS));
 });
 
 test('formatDuration: two units at most, rounded to seconds', () => {
