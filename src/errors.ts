@@ -18,9 +18,49 @@ export const Exit = {
   UNSAFE_PLAN: 7,
   /** The live service does not present the chain in service (a reload that failed): withdrawals held. */
   NOT_VERIFIED: 8,
+  /** The reload command failed after DNS or the activate dir changed (not bad input): retried next run. */
+  RELOAD_FAILED: 9,
+  /** advance: the chain in service is close to expiry (or expired) and no ready chain can replace it. */
+  EXPIRING: 10,
   /** An internal error: a bug. */
   INTERNAL: 70,
 } as const;
+
+/**
+ * The one order of outcomes, most important first: failures (the run could not do its work),
+ * then hazards (it ran, but something is unsafe or needs a person), then waits. When several
+ * services or several findings meet, the first in this list wins; a later code never hides an
+ * earlier one. (A plain numeric maximum would let "not ready" (5) hide a DNS failure (3).)
+ */
+export const OUTCOME_ORDER: readonly number[] = [
+  // failures
+  Exit.INTERNAL,
+  Exit.USAGE,
+  Exit.DNS,
+  Exit.RELOAD_FAILED,
+  Exit.LOCKED,
+  // hazards
+  Exit.UNSAFE,
+  Exit.EXPIRING,
+  Exit.NOT_VERIFIED,
+  Exit.UNSAFE_PLAN,
+  // waits
+  Exit.NOT_READY,
+  Exit.OK,
+];
+
+const rank = (code: number): number => {
+  const i = OUTCOME_ORDER.indexOf(code);
+  // An unknown non-zero code is a failure we did not foresee: rank it with the internal errors.
+  return i === -1 ? (code === 0 ? OUTCOME_ORDER.length : 0) : i;
+};
+
+/** The outcome that wins by OUTCOME_ORDER (OK for none). */
+export function worst(codes: Iterable<number>): number {
+  let best: number = Exit.OK;
+  for (const c of codes) if (rank(c) < rank(best)) best = c;
+  return best;
+}
 
 export class UserError extends Error {
   readonly exitCode: number;

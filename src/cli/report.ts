@@ -1,9 +1,11 @@
 // Prints what a run did: one line per change for people, versioned JSON for machines, nothing
 // at all in hooks (--quiet) unless something needs a person's attention.
-import type { RunReport } from '../engine/run.js';
-import type { Step } from '../rollover/types.js';
-import { recordText } from '../tlsa/record.js';
+import type { RunReport } from '../engine/types.js';
+import { stepText } from '../rollover/describe.js';
+import { comboText } from '../rollover/readiness.js';
 import { Exit } from '../errors.js';
+
+export { stepText };
 
 export const REPORT_VERSION = 1;
 
@@ -12,17 +14,6 @@ export interface RunFailure {
   service: string;
   error: string;
   exitCode: number;
-}
-
-export function stepText(s: Step): string {
-  switch (s.kind) {
-    case 'publish':
-      return `publish  ${s.name} ${s.ttl} IN TLSA ${recordText(s.record)}`;
-    case 'withdraw':
-      return `withdraw ${s.name} IN TLSA ${recordText(s.record)}`;
-    case 'promote':
-      return `promote  chain ${s.chainId.slice(0, 16)}${s.immediate ? ' (first deploy: nothing published before, no wait needed)' : ''}`;
-  }
 }
 
 const when = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -35,8 +26,9 @@ export function reportJson(reports: RunReport[], failures: RunFailure[] = []): u
       service: r.service,
       trigger: r.trigger,
       applied: r.applied,
-      steps: r.steps.map((s) => (s.kind === 'promote' ? s : { kind: s.kind, name: s.name, ...s.record, ...(s.kind === 'publish' ? { ttl: s.ttl } : {}) })),
+      steps: r.steps.map((s) => (s.kind === 'publish' || s.kind === 'withdraw' ? { kind: s.kind, name: s.name, ...s.record, ...(s.kind === 'publish' ? { ttl: s.ttl } : {}), reason: s.reason } : s)),
       readiness: r.readiness,
+      ...(r.combos ? { combos: r.combos } : {}),
       nextReady: r.nextReady,
       nextAt: when(r.nextAt),
       held: r.held,
@@ -56,9 +48,12 @@ export function reportText(r: RunReport, opts: { quiet?: boolean; now: number })
   const verb = r.applied ? '' : '(dry run) would ';
   if (r.steps.length === 0) out.push(`${r.service}: ${r.exitCode === Exit.UNSAFE_PLAN ? "nothing done: withdrawals held (they need --force)" : r.held.length > 0 ? "nothing done: withdrawals held" : "nothing to do"}`);
   for (const s of r.steps) out.push(`${r.service}: ${verb}${stepText(s)}`);
-  for (const h of r.held) out.push(`${r.service}: withdrawal held: ${h}`);
+  for (const h of r.held) out.push(`${r.service}: held: ${h}`);
   // A chain promoted in this run no longer waits, whatever the plan saw before the promotion.
-  if (r.readiness.pending === false && !r.steps.some((s) => s.kind === 'promote')) out.push(`${r.service}: renewed chain waits for its records to be ready`);
+  const pending = r.combos?.find((c) => c.role === 'pending');
+  if (r.readiness.pending === false && !r.steps.some((s) => s.kind === 'promote')) {
+    out.push(`${r.service}: renewed chain waits for its records to be ready${pending ? ` (${comboText(pending.combos.filter((c) => c.matchable), [...new Set(pending.combos.map((c) => c.name))])})` : ''}`);
+  }
   if (r.nextReady === false) out.push(`${r.service}: next key's record not ready yet`);
   if (r.nextAt !== undefined) {
     const secs = Math.max(0, Math.ceil((r.nextAt - opts.now) / 1000));

@@ -1,10 +1,10 @@
 // Staged mode: put a chain in service by writing it into the directory services read, then
 // reloading them. Each file is replaced atomically; the key is written 0600 unless the file it
 // replaces had another owner or mode (a service reading its key as root:ssl-cert 0640 keeps it).
-import { chownSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { accessSync, chownSync, constants, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { execaCommand } from 'execa';
-import { UserError } from '../errors.js';
+import { Exit, UserError } from '../errors.js';
 import { writeFileAtomic } from '../state/atomic.js';
 
 const FILES: [string, number][] = [
@@ -13,6 +13,43 @@ const FILES: [string, number][] = [
   ['chain.pem', 0o644],
   ['fullchain.pem', 0o644],
 ];
+
+/**
+ * Checks, before any DNS change, that the activate dir can be written when a promotion comes: a
+ * file at its path, a missing or read-only parent, a read-only folder are found now, as one line.
+ */
+export function checkActivateDir(activateDir: string): void {
+  const bad = (why: string) => new UserError(`--activate-dir ${activateDir} ${why}`);
+  let st;
+  try {
+    st = lstatSync(activateDir);
+  } catch {
+    // absent: dane-hook makes it, next to its parent's other entries
+  }
+  const writable = (path: string) => {
+    try {
+      accessSync(path, constants.W_OK | constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const parent = dirname(activateDir);
+  let parentSt;
+  try {
+    parentSt = lstatSync(parent);
+  } catch {
+    throw bad(`cannot be made: its parent ${parent} does not exist`);
+  }
+  if (!parentSt.isDirectory() && !parentSt.isSymbolicLink()) throw bad(`cannot be made: its parent ${parent} is not a directory`);
+  if (st?.isSymbolicLink() || st === undefined) {
+    // Swapped by a rename next to it, with the versions beside it: the parent must be writable.
+    if (!writable(parent)) throw bad(`cannot be written: its parent ${parent} is not writable by uid ${process.getuid?.() ?? '?'}`);
+    return;
+  }
+  if (!st.isDirectory()) throw bad('is a file, not a directory: remove it or give another path');
+  if (!writable(activateDir)) throw bad(`is a directory that uid ${process.getuid?.() ?? '?'} cannot write to`);
+}
 
 /**
  * The activate dir is a symlink to a folder per chain, swapped with one rename: a service never
@@ -97,7 +134,8 @@ export async function reload(command: string): Promise<void> {
   } catch (err) {
     const e = err as { shortMessage?: string; stderr?: string; message: string };
     const detail = (e.stderr ?? '').trim().split('\n').slice(-1)[0];
-    throw new UserError(`reload command '${command}' failed: ${e.shortMessage ?? e.message}${detail ? ` (${detail})` : ''}; the new chain is in the activate dir, the old records stay until a reload succeeds`, {
+    throw new UserError(`reload command '${command}' failed: ${e.shortMessage ?? e.message}${detail ? ` (${detail})` : ''}; the old records stay until a reload succeeds (the next run tries again)`, {
+      exitCode: Exit.RELOAD_FAILED,
       cause: err,
     });
   }

@@ -1,12 +1,11 @@
 // Turns certificate files on disk into what the rollover needs: the chain's records and a private
 // copy of its files in the state dir (a staged chain must outlive the client's next renewal).
 import { X509Certificate, createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { CertFiles } from '../acme/types.js';
 import type { ServiceSettings } from '../config/types.js';
-import { loadChain, loadMaterial, derToPem } from '../tlsa/load.js';
+import { derToPem, loadChain, parseMaterial, readSource, shownSource, type Material } from '../tlsa/load.js';
 import { recordForKey, recordMatchesChain, recordsForChain } from '../tlsa/compute.js';
 import { paramsText, recordKey, type TlsaRecord } from '../tlsa/record.js';
 import type { ChainRef } from '../rollover/types.js';
@@ -36,19 +35,26 @@ export function pinRecords(settings: ServiceSettings): TlsaRecord[] {
   return [...out.values()];
 }
 
-/** Reads the renewed files: leaf + issuers (from fullchain, or cert + chain), and the key. */
+/** Reads the renewed files once each: leaf + issuers (from fullchain, or cert + chain), and the key. */
 export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, pins: TlsaRecord[]): LoadedChain {
   const warnings: string[] = [];
-  let certs = files.fullchain ? loadChain(files.fullchain) : loadChain(files.cert);
+  const read = new Map<string, Material>();
+  const material = (path: string): Material => read.get(path) ?? read.set(path, parseMaterial(readSource(path), path)).get(path)!;
+  const certsOf = (path: string): Buffer[] => {
+    const m = material(path);
+    if (m.kind !== 'certificate') throw new UserError(`${shownSource(path)} holds a ${m.kind === 'csr' ? 'CSR' : m.kind.replace('K', ' k')}, not certificates`);
+    return m.certs;
+  };
+  let certs = certsOf(files.fullchain ?? files.cert);
   if (files.fullchain) {
-    const leaf = loadChain(files.cert)[0]!;
+    const leaf = certsOf(files.cert)[0]!;
     if (!leaf.equals(certs[0]!)) throw new UserError(`${files.fullchain} does not start with the certificate in ${files.cert}`);
   } else if (files.chain && certs.length === 1) {
-    certs = [...certs, ...loadChain(files.chain)];
+    certs = [...certs, ...certsOf(files.chain)];
   }
-  const key = loadMaterial(files.key);
+  const key = material(files.key);
   if (key.kind !== 'privateKey') throw new UserError(`${files.key} holds a ${key.kind}, not a private key`);
-  const leafMaterial = loadMaterial(files.cert);
+  const leafMaterial = material(files.cert);
   if (!key.spki.equals(leafMaterial.spki)) {
     throw new UserError(`key ${files.key} does not match certificate ${files.cert} (their public keys differ)`);
   }
@@ -65,10 +71,12 @@ export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, p
     throw new UserError(`no TLSA record can be made for ${files.cert} with ${settings.records.map(paramsText).join(', ')}: nothing would match it (add "3 1 1", or give the chain)`);
   }
   const x = new X509Certificate(certs[0]!);
+  const id = sha256(certs[0]!);
   const keyPem = key.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const notAfter = new Date(x.validTo);
   return {
-    ref: { id: sha256(certs[0]!), records: [...records.values()] },
-    info: { id: sha256(certs[0]!), subject: x.subject.replace(/\n/g, ', '), issuer: x.issuer.replace(/\n/g, ', '), notAfter: new Date(x.validTo).toISOString(), keyType: leafMaterial.keyType, spki: leafMaterial.spki.toString('hex') },
+    ref: { id, records: [...records.values()], notBefore: new Date(x.validFrom).getTime(), notAfter: notAfter.getTime() },
+    info: { id, subject: x.subject.replace(/\n/g, ', '), issuer: x.issuer.replace(/\n/g, ', '), notAfter: notAfter.toISOString(), keyType: leafMaterial.keyType, spki: leafMaterial.spki.toString('hex') },
     certs,
     keyPem,
     warnings,
@@ -88,7 +96,7 @@ export function storeChain(stateDir: string, serviceId: string, chain: LoadedCha
 
 /** A next key: only its selector-1 end-entity records exist before a certificate does. */
 export function nextKeyRef(path: string, settings: ServiceSettings): { ref: ChainRef; keyType: string } {
-  const m = loadMaterial(path);
+  const m = parseMaterial(readSource(path), path);
   if (m.kind === 'certificate') throw new UserError(`next key ${path} holds a certificate, not a key`);
   const specs = settings.records.filter((p) => (p.usage === 3 || p.usage === 1) && p.selector === 1);
   if (specs.length === 0) {
@@ -96,5 +104,3 @@ export function nextKeyRef(path: string, settings: ServiceSettings): { ref: Chai
   }
   return { ref: { id: `key-${sha256(m.spki)}`, records: specs.map((p) => recordForKey(m.spki, p)) }, keyType: m.keyType };
 }
-
-export const readText = (path: string): string => readFileSync(path, 'utf8');

@@ -1,10 +1,13 @@
-// Carries out a plan's steps in their order: publishes, then a promotion (activate dir swap and
-// reload), then withdrawals, saving the state before each change leaves the machine.
+// Carries out a plan's steps in their order, each through its edge (DNS backend, activate dir,
+// reload command, live probe), saving the state that applyStep returns. A publish is saved before
+// it is sent (a crash then leaves a record we know we may withdraw); anything else after it
+// happened. Consecutive changes of one kind go to the backend together (one update per zone).
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import type { RecordChange } from '../dns/types.js';
-import { recordKey, recordText } from '../tlsa/record.js';
+import { recordText } from '../tlsa/record.js';
+import { applyStep } from '../rollover/apply.js';
 import type { Step } from '../rollover/types.js';
 import { saveService, type ServiceFile } from '../state/store.js';
 import type { DnsContext } from './dns-context.js';
@@ -12,81 +15,87 @@ import { reload, writeActivateDir } from './activate.js';
 import { parseEndpoint, presentedChain } from '../tls/probe.js';
 import { defaultStartTls } from '../tls/starttls.js';
 
-function byZone(ctx: DnsContext, changes: RecordChange[]): Map<string, RecordChange[]> {
-  const out = new Map<string, RecordChange[]>();
-  for (const c of changes) {
-    const zone = ctx.zoneOf[c.name] ?? '';
-    out.set(zone, [...(out.get(zone) ?? []), c]);
-  }
-  return out;
+export interface ApplyContext {
+  stateDir: string;
+  file: ServiceFile;
+  settings: ServiceSettings;
+  dns: DnsContext;
+  now: number;
 }
 
 async function applyChanges(ctx: DnsContext, changes: RecordChange[]): Promise<void> {
-  for (const [zone, list] of byZone(ctx, changes)) await ctx.backend.apply(list, { zone });
+  const byZone = new Map<string, RecordChange[]>();
+  for (const c of changes) {
+    const zone = ctx.zoneOf[c.name] ?? '';
+    byZone.set(zone, [...(byZone.get(zone) ?? []), c]);
+  }
+  for (const [zone, list] of byZone) await ctx.backend.apply(list, { zone });
 }
 
-/**
- * Applies steps in plan order: publishes, then the promotion, then withdrawals. Returns why the
- * withdrawals were held, if they were.
- */
-export async function execute(stateDir: string, file: ServiceFile, settings: ServiceSettings, ctx: DnsContext, steps: Step[], now: number): Promise<string | undefined> {
-  const adds: RecordChange[] = [];
-  const dels: RecordChange[] = [];
-  let promote: Extract<Step, { kind: 'promote' }> | undefined;
-  for (const s of steps) {
-    if (s.kind === 'publish') adds.push({ op: 'add', name: s.name, ttl: s.ttl, record: s.record });
-    else if (s.kind === 'withdraw') dels.push({ op: 'delete', name: s.name, ttl: settings.ttl, record: s.record });
-    else promote = s;
-  }
-  if (adds.length > 0) {
-    // Owned before sent: a crash after the update leaves a record we know we may withdraw.
-    const known = new Set(file.rollover.owned.map((o) => `${o.name} ${recordKey(o.record)}`));
-    const owned = adds.filter((c) => !known.has(`${c.name} ${recordKey(c.record)}`)).map((c) => ({ name: c.name, record: c.record, ttl: c.ttl, addedAt: now }));
-    file.rollover = { ...file.rollover, owned: [...file.rollover.owned, ...owned] };
-    saveService(stateDir, file);
-    await applyChanges(ctx, adds);
-    file.history.push({ at: now, what: `published ${adds.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ')}` });
-    saveService(stateDir, file);
-  }
-  if (promote) {
-    const chain = file.chains[promote.chainId];
-    if (settings.activateDir && !chain) throw new UserError(`state for ${settings.id} names chain ${promote.chainId.slice(0, 12)} but has no files for it; redeploy`);
-    if (!promote.retry) {
-      // Saved before the swap: until the reload is known to have worked, both chains may be
-      // presented, so the previous chain's records stay (a crash or failed reload converges).
-      file.rollover = { ...file.rollover, inService: file.rollover.pending, pending: undefined, retiring: settings.activateDir ? file.rollover.inService : undefined };
-      saveService(stateDir, file);
+const changeOf = (s: Extract<Step, { kind: 'publish' | 'withdraw' }>, ttl: number): RecordChange =>
+  s.kind === 'publish' ? { op: 'add', name: s.name, ttl: s.ttl, record: s.record } : { op: 'delete', name: s.name, ttl, record: s.record };
+
+/** Runs the steps; returns the steps done and, if the rest was held (--connect), why. */
+export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done: Step[]; held?: string }> {
+  const { file, settings } = run;
+  const save = () => saveService(run.stateDir, file);
+  const apply = (list: Step[]) => {
+    for (const s of list) file.rollover = applyStep(file.rollover, s, run.now);
+  };
+  const done: Step[] = [];
+  for (let i = 0; i < steps.length; ) {
+    const step = steps[i]!;
+    if (step.kind === 'publish' || step.kind === 'withdraw') {
+      let j = i;
+      while (j < steps.length && steps[j]!.kind === step.kind) j++;
+      const batch = steps.slice(i, j) as Extract<Step, { kind: 'publish' | 'withdraw' }>[];
+      const text = batch.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ');
+      if (step.kind === 'publish') {
+        apply(batch);
+        save();
+        await applyChanges(run.dns, batch.map((s) => changeOf(s, settings.ttl)));
+      } else {
+        await applyChanges(run.dns, batch.map((s) => changeOf(s, settings.ttl)));
+        // An emitted withdrawal that can be checked stays owned until it is seen gone.
+        if (run.dns.backend.applies || !run.dns.verified) apply(batch);
+      }
+      file.history.push({ at: run.now, what: `${step.kind === 'publish' ? 'published' : 'withdrew'} ${text}` });
+      save();
+      done.push(...batch);
+      i = j;
+      continue;
     }
-    if (settings.activateDir) {
-      writeActivateDir(chain!.dir, settings.activateDir);
-      if (settings.reload) await reload(settings.reload);
+    if (step.kind === 'promote' && settings.activateDir) {
+      const chain = file.chains[step.chainId];
+      if (!chain) throw new UserError(`state for ${settings.id} names chain ${step.chainId.slice(0, 12)} but has no files for it; redeploy`);
+      try {
+        writeActivateDir(chain.dir, settings.activateDir);
+      } catch (err) {
+        if (err instanceof UserError) throw err;
+        // The chain is not recorded as in service: the next run promotes it again.
+        throw new UserError(`--activate-dir ${settings.activateDir} could not be written (${(err as Error).message}); the chain stays pending and the next run tries again`, { cause: err });
+      }
     }
-    file.rollover = { ...file.rollover, retiring: undefined };
-    file.history.push({ at: now, what: `${promote.retry ? 're-' : ''}promoted ${promote.chainId.slice(0, 12)}${promote.immediate ? ' (first deploy, no wait)' : ''}` });
-    saveService(stateDir, file);
-  }
-  if (dels.length > 0 && settings.connect) {
-    // Withdraw only once the service shows the chain in service (a failed reload keeps the old one).
-    const problem = await verifyPresented(settings, file.rollover.inService?.id);
-    if (problem) {
-      file.history.push({ at: now, what: `withdrawal held: ${problem}` });
-      return problem;
+    if (step.kind === 'reload' && settings.reload) await reload(settings.reload);
+    if (step.kind === 'verify') {
+      const problem = await verifyPresented(settings, step.chainId);
+      if (problem) {
+        file.history.push({ at: run.now, what: `withdrawal held: ${problem}` });
+        save();
+        return { done, held: problem };
+      }
     }
+    apply([step]);
+    if (step.kind === 'promote') file.history.push({ at: run.now, what: `${step.retry ? 're-' : ''}promoted ${step.chainId.slice(0, 12)}${step.immediate ? ' (first deploy, no wait)' : ''}` });
+    save();
+    done.push(step);
+    i++;
   }
-  if (dels.length > 0) {
-    await applyChanges(ctx, dels);
-    if (ctx.backend.applies || !ctx.verified) {
-      const gone = new Set(dels.map((c) => `${c.name} ${recordKey(c.record)}`));
-      file.rollover = { ...file.rollover, owned: file.rollover.owned.filter((o) => !gone.has(`${o.name} ${recordKey(o.record)}`)) };
-    }
-    file.history.push({ at: now, what: `withdrew ${dels.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ')}` });
-    saveService(stateDir, file);
-  }
-  return undefined;
+  return { done };
 }
 
 /** Undefined when the live endpoint presents the chain in service; else what is wrong. */
-async function verifyPresented(settings: ServiceSettings, chainId: string | undefined): Promise<string | undefined> {
+async function verifyPresented(settings: ServiceSettings, chainId: string): Promise<string | undefined> {
   const connect = settings.connect!;
   const starttls = settings.starttls ?? defaultStartTls(parseEndpoint(connect).port);
   let presented: Buffer[];
@@ -99,4 +108,3 @@ async function verifyPresented(settings: ServiceSettings, chainId: string | unde
   if (leaf !== chainId) return `${connect} still presents another certificate than the one in service (did the reload fail?); stale records stay`;
   return undefined;
 }
-

@@ -1,15 +1,16 @@
 // dane-hook status: per service and per owner name, what is published (by whom), what waits and
-// until when, which chain is in service, and the next step. Reads state; changes nothing.
+// until when, which chain is in service, readiness per combination, and the next steps: the same
+// decision `advance` would take (rollover/decide.ts), so it never shows a step advance would refuse.
 import type { ServiceSettings } from '../config/types.js';
-import { recordKey, recordText } from '../tlsa/record.js';
-import { plan as makePlan, isReady } from '../rollover/planner.js';
-import { updateSeen } from '../rollover/seen.js';
-import type { ChainRef, Presence } from '../rollover/types.js';
+import { recordKey, recordText, type TlsaRecord } from '../tlsa/record.js';
+import { decide, emptyState } from '../rollover/decide.js';
+import { stepText } from '../rollover/describe.js';
+import { comboText, isReady } from '../rollover/readiness.js';
+import type { ChainReadiness, ChainRef, Presence } from '../rollover/types.js';
 import { loadService, type ServiceFile } from '../state/store.js';
 import { dnsContext, observe, presenceFromOwned } from './dns-context.js';
 import { pinRecords } from './chain.js';
-import { pollMs } from './run.js';
-import { stepText } from '../cli/report.js';
+import { decideOptions } from './options.js';
 
 export interface RecordStatus {
   record: string;
@@ -27,6 +28,8 @@ export interface ServiceStatus {
   mode: 'staged' | 'direct';
   inService?: ChainStatus;
   pending?: ChainStatus;
+  /** Older renewed chains still waiting (oldest first): the newest ready one is promoted. */
+  waiting?: ChainStatus[];
   next?: ChainStatus;
   names: { name: string; records: RecordStatus[] }[];
   nextSteps: string[];
@@ -36,18 +39,21 @@ export interface ServiceStatus {
   history: { at: string; what: string }[];
 }
 
-interface ChainStatus {
+export interface ChainStatus {
   id: string;
   subject?: string;
   issuer?: string;
   notAfter?: string;
   ready: boolean;
+  /** "3 1 1 ready, 2 1 1 ready at ..." */
+  readiness: string;
+  combos: ChainReadiness['combos'];
 }
 
-/** What waits, and until when, for a chain that is not yet matched by a ready record. */
-function waiting(chain: ChainRef | undefined, ready: boolean | undefined, what: string, at: number | undefined): string[] {
-  if (!chain || ready !== false) return [];
-  return [`wait, then ${what} ${chain.id.slice(0, 16)}${at ? ` at ${new Date(at).toISOString()} (dane-hook advance)` : ' once its records are served everywhere'}`];
+/** What waits, and until when, for a chain that is not yet matched by ready records. */
+function waiting(r: ChainReadiness | undefined, what: string, at: number | undefined): string[] {
+  if (!r || r.ready) return [];
+  return [`wait, then ${what} ${r.id.slice(0, 16)}${at ? ` at ${new Date(at).toISOString()} (dane-hook advance)` : ' once its records are served everywhere'}`];
 }
 
 const iso = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -55,18 +61,20 @@ const iso = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOS
 export async function serviceStatus(stateDir: string, settings: ServiceSettings, opts: { offline?: boolean; now?: number }): Promise<ServiceStatus> {
   const file: ServiceFile | undefined = loadService(stateDir, settings.id);
   const now = opts.now ?? Date.now();
-  let state = file?.rollover ?? { owned: [], seen: {}, names: {} };
+  const before = file?.rollover ?? emptyState();
   const warnings: string[] = [];
-  let presence: Record<string, Presence> | undefined;
-  let counts: Record<string, Map<string, number>> = {};
+  let presence: Record<string, Presence>;
+  const counts: Record<string, Map<string, number>> = {};
   let servers = 0;
+  let negativeTtl = settings.ttl;
   if (opts.offline) {
     // Without DNS, take what dane-hook published as what is served (as the emit backend does).
-    presence = presenceFromOwned(settings.tlsaNames, state.owned);
+    presence = presenceFromOwned(settings.tlsaNames, before.owned);
   } else {
     const ctx = await dnsContext(settings, { write: () => true });
     warnings.push(...ctx.warnings);
-    const seen = await observe(ctx, settings.tlsaNames, state.owned);
+    negativeTtl = ctx.negativeTtl;
+    const seen = await observe(ctx, settings.tlsaNames, before.owned);
     presence = seen.presence;
     servers = ctx.authServers.length;
     for (const o of seen.observations) {
@@ -75,21 +83,23 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
       counts[o.name] = m;
       for (const a of o.answers) if (a.status === 'error') warnings.push(`${a.server}: ${a.error}`);
     }
-    state = updateSeen(state, { now, ttl: settings.ttl, negativeTtl: ctx.negativeTtl, presence });
   }
-  const pins = pinRecords(settings);
-  const roles: [string, ChainRef | undefined][] = [['in service', state.inService], ['pending', state.pending], ['next key', state.next]];
-  const p = makePlan({ now, names: settings.tlsaNames, ttl: settings.ttl, pins, state, presence: presence ?? {}, pollMs: pollMs(settings.ttl) });
-  const chain = (c: ChainRef | undefined, ready: boolean | undefined): ChainStatus | undefined => {
+  const d = decide(before, { kind: 'advance' }, { presence, negativeTtl }, now, decideOptions(settings, pinRecords(settings)));
+  warnings.push(...d.warnings);
+  const state = opts.offline ? { ...d.state, seen: before.seen } : d.state;
+  const readinessOf = (role: ChainReadiness['role'], id?: string) => d.readiness.find((r) => r.role === role && (id === undefined || r.id === id));
+  const chain = (c: ChainRef | undefined, r: ChainReadiness | undefined): ChainStatus | undefined => {
     if (!c) return undefined;
     const info = file?.chains[c.id];
-    return { id: c.id, subject: info?.subject, issuer: info?.issuer, notAfter: info?.notAfter, ready: ready ?? false };
+    const combos = r?.combos ?? [];
+    return { id: c.id, subject: info?.subject, issuer: info?.issuer, notAfter: info?.notAfter, ready: r?.ready ?? false, readiness: comboText(combos, settings.tlsaNames), combos };
   };
+  const roles: [string, ChainRef | undefined][] = [['in service', state.inService], ['pending', state.pending], ...(state.waiting ?? []).map((c): [string, ChainRef] => ['waiting', c]), ['next key', state.next], ['retiring', state.retiring]];
   const names = settings.tlsaNames.map((name) => {
-    const keys = new Map<string, { text: string; rec: (typeof state.owned)[number]['record'] }>();
+    const keys = new Map<string, { text: string; rec?: TlsaRecord }>();
     for (const o of state.owned.filter((o) => o.name === name)) keys.set(recordKey(o.record), { text: recordText(o.record), rec: o.record });
     for (const [, c] of roles) for (const r of c?.records ?? []) keys.set(recordKey(r), { text: recordText(r), rec: r });
-    for (const k of presence?.[name]?.anywhere ?? []) if (!keys.has(k)) keys.set(k, { text: k, rec: undefined as never });
+    for (const k of presence[name]?.anywhere ?? []) if (!keys.has(k)) keys.set(k, { text: k });
     const records: RecordStatus[] = [...keys].map(([k, v]) => {
       const seen = state.seen[name]?.[k];
       const owned = state.owned.some((o) => o.name === name && recordKey(o.record) === k);
@@ -100,7 +110,7 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
         readySince: iso(seen?.since),
         readyAt: iso(seen?.readyAt),
         ready: v.rec ? isReady(state, name, v.rec, now) : false,
-        neededBy: roles.filter(([, c]) => c?.records.some((r) => recordKey(r) === k)).map(([role]) => role),
+        neededBy: [...new Set(roles.filter(([, c]) => c?.records.some((r) => recordKey(r) === k)).map(([role]) => role))],
       };
     });
     return { name, records };
@@ -108,16 +118,17 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
   return {
     service: settings.id,
     mode: settings.activateDir ? 'staged' : 'direct',
-    inService: chain(state.inService, p.readiness.inService),
-    pending: chain(state.pending, p.readiness.pending),
-    next: chain(state.next, p.readiness.next),
+    inService: chain(state.inService, readinessOf('in service')),
+    pending: chain(state.pending, readinessOf('pending')),
+    ...((state.waiting ?? []).length > 0 ? { waiting: state.waiting!.map((c) => chain(c, readinessOf('waiting', c.id))!) } : {}),
+    next: chain(state.next, readinessOf('next key')),
     names,
-    nextSteps: p.steps
+    nextSteps: d.plan
       .map(stepText)
-      .concat(p.held.map((h) => `withdrawal held: ${h}`))
-      .concat(waiting(state.pending, p.readiness.pending, 'promote the pending chain', p.nextAt))
-      .concat(waiting(state.next, p.readiness.next, "use the next key (its record is not ready: pre-renew exits 5 until then)", p.nextAt)),
-    nextAt: iso(p.nextAt),
+      .concat(d.held.map((h) => `held: ${h}`))
+      .concat(d.plan.some((s) => s.kind === 'promote') ? [] : waiting(readinessOf('pending'), 'promote the pending chain', d.nextAt))
+      .concat(waiting(readinessOf('next key'), 'use the next key (its records are not ready: pre-renew exits 5 until then)', d.nextAt)),
+    nextAt: iso(d.nextAt),
     observed: !opts.offline,
     warnings,
     history: (file?.history ?? []).slice(-10).map((h) => ({ at: new Date(h.at).toISOString(), what: h.what })),

@@ -1,7 +1,7 @@
 // Checks a plan before it runs, as octoDNS does before apply: withdrawals that would empty a
 // name, or take away most of what it serves, need --force.
 import { recordKey } from '../tlsa/record.js';
-import type { Plan, Presence } from './types.js';
+import type { Presence, Step } from './types.js';
 
 /** Largest share of the records at one name a plan may withdraw without --force... */
 export const MAX_WITHDRAW_SHARE = 0.5;
@@ -15,12 +15,13 @@ export interface Unsafe {
   names: Set<string>;
 }
 
-export function unsafeWithdrawals(plan: Plan, presence: Record<string, Presence>): Unsafe {
+/** Checks the publishes and withdrawals among `steps` (other steps change no record). */
+export function unsafeWithdrawals(steps: Step[], presence: Record<string, Presence>): Unsafe {
   const reasons: string[] = [];
   const names = new Set<string>();
   const byName = new Map<string, { adds: Set<string>; dels: Set<string> }>();
-  for (const s of plan.steps) {
-    if (s.kind === 'promote') continue;
+  for (const s of steps) {
+    if (s.kind !== 'publish' && s.kind !== 'withdraw') continue;
     const e = byName.get(s.name) ?? { adds: new Set<string>(), dels: new Set<string>() };
     (s.kind === 'publish' ? e.adds : e.dels).add(recordKey(s.record));
     byName.set(s.name, e);

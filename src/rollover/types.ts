@@ -1,12 +1,15 @@
-// The rollover model: plain data that the pure planner reads and the engine stores.
-import type { TlsaRecord } from '../tlsa/record.js';
+// The rollover model: plain data that the pure core (decide, applyStep) reads and the engine stores.
+import type { TlsaParams, TlsaRecord } from '../tlsa/record.js';
 
-/** A chain (or a next key) reduced to what the planner needs: the records that match it. */
+/** A chain (or a next key) reduced to what the core needs: the records that match it. */
 export interface ChainRef {
-  /** SHA-256 of the leaf certificate's DER (or of the key's SPKI for a next key), hex. */
+  /** SHA-256 of the leaf certificate's DER (or `key-` + SHA-256 of the SPKI for a next key), hex. */
   id: string;
   /** Every record, at every TLSA name, that would match this chain when presented. */
   records: TlsaRecord[];
+  /** Validity of the leaf (ms), when known: the core warns before the chain in service expires. */
+  notBefore?: number;
+  notAfter?: number;
 }
 
 /** When a record was first seen served by every authoritative server, and when it is ready. */
@@ -25,17 +28,24 @@ export interface OwnedRecord {
 }
 
 export interface RolloverState {
-  /** The chain services present now. */
+  /** The chain services present now (staged: the one the activate dir holds). */
   inService?: ChainRef;
-  /** Staged mode: a renewed chain waiting for its records to be ready. */
+  /** Staged mode: the newest renewed chain waiting for its records to be ready. */
   pending?: ChainRef & { immediate?: boolean };
+  /**
+   * Older renewed chains still waiting, oldest first. A renewal that arrives before the pending
+   * chain is ready does not restart the wait: the newest chain that becomes ready is promoted.
+   */
+  waiting?: ChainRef[];
   /** A key published ahead of the renewal that will use it. */
   next?: ChainRef;
   /**
-   * The chain that was in service when a promotion began: until the reload is known to have
-   * succeeded, the service may still present it, so its records stay.
+   * A chain the service may still present until a reload is known to have succeeded (the chain in
+   * service when a promotion began, or before a direct-mode deploy): its records stay.
    */
   retiring?: ChainRef;
+  /** A promotion (or direct-mode deploy with --reload) waits for its reload to succeed. */
+  reloadDue?: boolean;
   owned: OwnedRecord[];
   /** name -> record key -> SeenEntry. */
   seen: Record<string, Record<string, SeenEntry>>;
@@ -62,18 +72,105 @@ export interface Presence {
   complete?: boolean;
 }
 
+/**
+ * The steps of a plan, in the order they must run. Each says why it is there. The engine carries
+ * each out (DNS backend, activate dir, reload command, live probe), then saves applyStep's state.
+ */
 export type Step =
-  | { kind: 'publish'; name: string; record: TlsaRecord; ttl: number }
-  | { kind: 'promote'; chainId: string; immediate: boolean; retry?: boolean }
-  | { kind: 'withdraw'; name: string; record: TlsaRecord };
+  | { kind: 'publish'; name: string; record: TlsaRecord; ttl: number; reason: string }
+  /** Staged: write the chain into the activate dir; then it is in service. */
+  | { kind: 'promote'; chainId: string; immediate: boolean; retry?: boolean; reason: string }
+  /** Run the reload command (if any); once it worked, the retiring chain is no longer presented. */
+  | { kind: 'reload'; chainId: string; retry?: boolean; reason: string }
+  /** --connect: the live service must present this chain before the withdrawals after it run. */
+  | { kind: 'verify'; chainId: string; reason: string }
+  | { kind: 'withdraw'; name: string; record: TlsaRecord; reason: string };
 
-export interface Plan {
-  /** In the order they must run: publishes, then a promotion, then withdrawals. */
-  steps: Step[];
+/** Readiness of one (usage, selector, matching) combination of one chain at one name. */
+export interface ComboReadiness {
+  name: string;
+  /** "3 1 1" */
+  params: string;
+  /** A ready record of this combination matches the chain. */
+  ready: boolean;
+  /** When the soonest of its records is ready (ms), if one is served everywhere. */
+  readyAt?: number;
+  /** False: the chain has no record of this combination (e.g. selector 0 for a bare next key). */
+  matchable: boolean;
+}
+
+export type ChainRole = 'in service' | 'pending' | 'waiting' | 'next key' | 'retiring';
+
+export interface ChainReadiness {
+  role: ChainRole;
+  id: string;
+  /** Every combination it can match has a ready record at every name. */
+  ready: boolean;
+  combos: ComboReadiness[];
+}
+
+/** Service settings the core decides with (no I/O in any of them). */
+export interface DecideOptions {
+  /** The TLSA owner names of the service (absolute). */
+  names: string[];
+  /** The combinations the service publishes (its --records). */
+  params: TlsaParams[];
+  ttl: number;
+  /** Records always wanted at every name (extra CA pins). */
+  pins: TlsaRecord[];
+  /** Staged mode (--activate-dir): renewals wait as pending; promotions are steps. */
+  staged: boolean;
+  /** A reload command is configured. */
+  reload: boolean;
+  /** --connect: withdrawals wait for the live service to present the chain in service. */
+  connect: boolean;
+  /** --force: withdrawals the safety check refuses go ahead. */
+  force?: boolean;
+  /** How long to wait before looking again while a record is not yet served everywhere (ms). */
+  pollMs?: number;
+  /** When the chain in service counts as close to expiry (default: defaultLifetimePolicy). */
+  lifetime?: LifetimePolicy;
+}
+
+/**
+ * How certificate lifetimes shape the run. A seam for short-lived certificate rules (issue 12:
+ * src/rollover/lifetime.ts): decide asks it, and adds its warnings to the result.
+ */
+export interface LifetimePolicy {
+  /** How long before its notAfter the chain in service counts as close to expiry (ms). */
+  warnBeforeMs(chain: ChainRef): number;
+  /** Further warnings for this run (e.g. a TTL too long for the lifetime). */
+  warnings?(input: { state: RolloverState; options: DecideOptions; now: number }): string[];
+}
+
+/** What a hook call brings, reduced to chain references (the engine loaded the files). */
+export type DecideTrigger =
+  | { kind: 'deploy'; chain: ChainRef; nextKey?: ChainRef }
+  | { kind: 'pre-renew'; nextKey?: ChainRef }
+  | { kind: 'advance'; nextKey?: ChainRef };
+
+/** What the authoritative servers serve now, per name, and the zone's negative TTL. */
+export interface Observation {
+  presence: Record<string, Presence>;
+  negativeTtl: number;
+}
+
+export interface Decision {
+  /** The state with the trigger and observation folded in; apply the plan's steps to it in order. */
+  state: RolloverState;
+  plan: Step[];
+  /** What waits, and why (withdrawals held, promotions held). */
+  held: string[];
+  readiness: ChainReadiness[];
   /** Earliest time (ms) at which a rerun may have more to do; undefined when nothing waits. */
   nextAt?: number;
-  /** Per chain role: whether a ready record matches it at every name. */
-  readiness: { inService?: boolean; pending?: boolean; next?: boolean };
-  /** Withdrawals held back, with why. */
-  held: string[];
+  warnings: string[];
+  /** Exit code of this decision alone (see errors.ts for the order). */
+  outcome: number;
+  /** The deploy trigger's chain was already known (a rerun): nothing changed. */
+  known: boolean;
+  /** Direct mode put a chain in service that no ready record matched (per combination). */
+  unsafe: boolean;
+  /** The trigger's next key is used by a chain in service or pending: it is no longer "next". */
+  nextKeyUsed: boolean;
 }

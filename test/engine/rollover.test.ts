@@ -130,11 +130,14 @@ describe('rollover against a real BIND (staged mode)', () => {
     assert.ok(!(await tlsa()).includes(`3 1 1 ${await spkiHash(old.cert)}`), 'previous key withdrawn');
   });
 
-  test('issuer change with a stable key: the new 2 1 1 is published, the old one withdrawn', async () => {
+  test('issuer change with a stable key: the new 2 1 1 is published, promoted once it is ready (DANE-TA-only clients), the old one withdrawn', async () => {
     const old = leaf;
     leaf = await renewLeaf(pki, old, join(dir, 'renew3'), { reuseKey: true, issuer: pki.intermediate });
     const r = await runCli(['deploy', ...base(), '--cert', leaf.cert, '--chain', leaf.chain, '--key', leaf.key]);
     assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok((await tlsa()).includes(`2 1 1 ${await spkiHash(sibling.cert)}`), 'old issuer kept while the new 2 1 1 is not ready');
+    const done = await runCli(['advance', '--state-dir', stateDir, '--wait', '--max-wait', '30'], { timeoutMs: 40_000 });
+    assert.equal(done.exitCode, 0, done.stderr);
     const have = await tlsa();
     assert.equal(await activeSpki(), await spkiHash(leaf.cert));
     assert.ok(have.includes(`2 1 1 ${await spkiHash(pki.intermediate.cert)}`));

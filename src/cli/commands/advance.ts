@@ -83,7 +83,7 @@ const command: CommandModule<object, Args> = {
       if (at > deadline) {
         finish(reports, failures, done, args, global.warnings);
         process.stderr.write(`dane-hook: gave up waiting: the next step is due at ${new Date(at).toISOString()}, after --max-wait\n`);
-        process.exitCode = Math.max(worst(failures.map((f) => f.exitCode)), Exit.NOT_READY);
+        process.exitCode = worst([...failures.map((f) => f.exitCode), Exit.NOT_READY]);
         return;
       }
       // Progress goes to stderr as text; stdout keeps the one final document (--json, emit script).

@@ -1,7 +1,8 @@
 // What deploy, pre-renew and advance share: settings from flags/config, running each service,
 // printing the reports and choosing the exit code.
-import { Exit, UserError } from '../../errors.js';
-import { runService, type RunOptions, type RunReport, type Trigger } from '../../engine/run.js';
+import { Exit, UserError, worst } from '../../errors.js';
+import { runService } from '../../engine/run.js';
+import type { RunOptions, RunReport, Trigger } from '../../engine/types.js';
 import type { CertFiles } from '../../acme/types.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import { parseOwner } from '../../tlsa/name.js';
@@ -15,10 +16,8 @@ export interface CommonArgs {
   verbose?: boolean;
 }
 
-/** The highest exit code wins, except that OK codes never hide a failure. */
-export function worst(codes: number[]): number {
-  return codes.reduce((a, b) => Math.max(a, b), Exit.OK);
-}
+/** The exit code of several services: the first by errors.ts OUTCOME_ORDER (failures, hazards, waits). */
+export { worst };
 
 /**
  * Runs one service, catching its failure so the next service still runs. With several services a

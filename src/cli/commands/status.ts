@@ -8,8 +8,9 @@ type Args = ServiceArgs & { offline?: boolean };
 
 function text(s: ServiceStatus): string[] {
   const lines = [`${s.service} (${s.mode} mode${s.observed ? '' : ', not checked against DNS'})`];
-  for (const [role, c] of [['in service', s.inService], ['pending', s.pending], ['next key', s.next]] as const) {
-    if (c) lines.push(`  ${role.padEnd(10)} ${c.subject ?? c.id.slice(0, 16)}${c.notAfter ? ` (expires ${c.notAfter})` : ''}: ${c.ready ? 'matched by a ready record' : 'not yet matched by a ready record'}`);
+  const chains = [['in service', s.inService], ['pending', s.pending], ...(s.waiting ?? []).map((c) => ['waiting', c] as const), ['next key', s.next]] as const;
+  for (const [role, c] of chains) {
+    if (c) lines.push(`  ${role.padEnd(10)} ${c.subject ?? c.id.slice(0, 16)}${c.notAfter ? ` (expires ${c.notAfter})` : ''}: ${c.ready ? 'matched by ready records' : 'not yet matched by ready records'} (${c.readiness})`);
   }
   for (const n of s.names) {
     lines.push(`  ${n.name}`);

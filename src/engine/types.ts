@@ -1,0 +1,37 @@
+// What a run is called with and what it reports: shared by the engine modules and the CLI.
+import type { CertFiles } from '../acme/types.js';
+import type { ChainReadiness, Step } from '../rollover/types.js';
+
+export type Trigger =
+  | { kind: 'deploy'; files: CertFiles }
+  | { kind: 'pre-renew'; nextKeyFile?: string; generate?: boolean }
+  | { kind: 'advance' };
+
+export interface RunOptions {
+  dryRun?: boolean;
+  force?: boolean;
+  now?: () => number;
+  /** Where the emit backend prints (default stdout). */
+  out?: { write(s: string): unknown };
+}
+
+export interface RunReport {
+  service: string;
+  trigger: Trigger['kind'];
+  steps: Step[];
+  applied: boolean;
+  warnings: string[];
+  /** Direct mode: a chain went live before a ready record of each combination matched it. */
+  unsafe: boolean;
+  /** pre-renew: the next key's records are ready (the renewal may use it). */
+  nextReady?: boolean;
+  nextAt?: number;
+  /** Per chain role: whether ready records match it (every combination, every name). */
+  readiness: { inService?: boolean; pending?: boolean; next?: boolean };
+  /** Per chain and per (usage, selector, matching) combination at each name. */
+  combos?: ChainReadiness[];
+  held: string[];
+  exitCode: number;
+  /** With --json: what the emit backend printed. */
+  emitted?: string;
+}
