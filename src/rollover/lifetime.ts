@@ -8,6 +8,8 @@
 // - `check`'s expiry thresholds shrink with the lifetime, so a 6-day certificate is not WARNING
 //   from the day it is issued.
 
+import type { ChainRef, LifetimeInput, LifetimePolicy } from './types.js';
+
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
@@ -170,3 +172,18 @@ export function shortestLived(chains: ({ notBefore?: number; notAfter?: number }
   }
   return best;
 }
+
+const validityOf = (c: ChainRef | undefined): Validity | undefined =>
+  c?.notBefore !== undefined && c.notAfter !== undefined ? { notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
+
+/** The rules above as the rollover core's seam (LifetimePolicy) takes them. */
+export const lifetimeRules: Pick<LifetimePolicy, 'warnings' | 'renewalGate'> = {
+  warnings({ state, options, negativeTtl }: LifetimeInput): string[] {
+    const validity = shortestLived([state.inService, state.pending, ...(state.waiting ?? [])]);
+    const w = validity && keepUpWarning({ validity, ttl: options.ttl, negativeTtl });
+    return w ? [w] : [];
+  },
+  renewalGate({ state, options, now }: LifetimeInput) {
+    return renewalGate({ inService: validityOf(state.inService), now, ttl: options.ttl, staged: options.staged });
+  },
+};
