@@ -90,11 +90,15 @@ function foldTrigger(state: RolloverState, trigger: DecideTrigger, o: DecideOpti
       } else {
         // Direct mode: the client already put it in service, safe or not.
         unsafe = !(first && nothingPublished) && !chainReady(state, o.names, chain, now);
-        const retiring = o.reload && state.inService ? (state.retiring ?? state.inService) : state.retiring;
+        // Until the service reloads, its running processes may present the previous chain.
+        const retiring = state.inService ? (state.retiring ?? state.inService) : state.retiring;
         state = { ...state, next, inService: chain, pending: undefined, waiting: [], retiring, ...(o.reload ? { reloadDue: true } : {}) };
       }
     }
   }
+  // Direct mode without --reload: nothing tells when the service reloads; the previous chain's
+  // records stay for the deploy run, and a later run takes it that the service has reloaded.
+  if (!o.staged && !o.reload && !deployedNew && state.retiring) state = { ...state, retiring: undefined };
   let nextKeyUsed = false;
   if (trigger.nextKey) {
     if (keyInUse(state, trigger.nextKey)) nextKeyUsed = true;
@@ -186,22 +190,11 @@ export function decide(prev: RolloverState, trigger: DecideTrigger, observation:
   if (withdrawals.length > 0 && o.connect) plan.push({ kind: 'verify', chainId: after.inService!.id, reason: '--connect: withdraw only once the service presents the chain in service' });
   plan.push(...withdrawals);
 
-  // 5. Readiness per chain and combination, the next look, the outcome.
-  const roles: [ChainRole, ChainRef | undefined][] = [
-    ['in service', after.inService],
-    ['pending', after.pending],
-    ...(after.waiting ?? []).map((c): [ChainRole, ChainRef] => ['waiting', c]),
-    ['next key', after.next],
-    ['retiring', after.retiring],
-  ];
-  const readiness: ChainReadiness[] = roles
-    .filter((r): r is [ChainRole, ChainRef] => r[1] !== undefined)
-    .map(([role, c]) => {
-      const combos = comboReadiness(after, o.names, c, now, o.params);
-      return { role, id: c.id, ready: combos.every((x) => x.ready || !x.matchable), combos };
-    });
+  // 5. Readiness per chain and combination (as things stand before the plan runs: what status
+  // shows), the next look (as they will stand after it), the outcome.
+  const readiness = readinessOf(decided, o, now);
   const poll = now + (o.pollMs ?? 60_000);
-  const waits = readiness
+  const waits = readinessOf(after, o, now)
     .filter((r) => !r.ready && r.role !== 'retiring')
     .map((r) => Math.max(now, ...r.combos.filter((c) => c.matchable && !c.ready).map((c) => c.readyAt ?? poll)));
   const soonest = Math.min(...waits);
@@ -239,6 +232,22 @@ export function decide(prev: RolloverState, trigger: DecideTrigger, observation:
     unsafe: f.unsafe,
     nextKeyUsed: f.nextKeyUsed,
   };
+}
+
+function readinessOf(state: RolloverState, o: DecideOptions, now: number): ChainReadiness[] {
+  const roles: [ChainRole, ChainRef | undefined][] = [
+    ['in service', state.inService],
+    ['pending', state.pending],
+    ...(state.waiting ?? []).map((c): [ChainRole, ChainRef] => ['waiting', c]),
+    ['next key', state.next],
+    ['retiring', state.retiring],
+  ];
+  return roles
+    .filter((r): r is [ChainRole, ChainRef] => r[1] !== undefined)
+    .map(([role, c]) => {
+      const combos = comboReadiness(state, o.names, c, now, o.params);
+      return { role, id: c.id, ready: combos.every((x) => x.ready || !x.matchable), combos };
+    });
 }
 
 /** The chain in service is close to expiry and no ready chain can replace it: say so, and why. */

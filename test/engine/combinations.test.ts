@@ -41,6 +41,9 @@ describe('per-combination readiness against a real BIND', () => {
     const pending = doc.combos.find((c: { role: string }) => c.role === 'pending');
     assert.deepEqual(pending.combos.map((c: { params: string; ready: boolean }) => `${c.params}:${c.ready}`), ['3 1 1:false', '3 1 2:false', '2 1 1:true']);
     assert.equal(await spkiHash(join(active, 'cert.pem')), await spkiHash(a.cert), 'the old chain stays in service');
+    const status = await runCli(['status', '--state-dir', st]);
+    assert.equal(status.exitCode, 0, status.stderr);
+    assert.match(status.stdout, /pending .*\(3 1 1 (ready|not served)/, status.stdout);
     const done = await runCli(['advance', '--state-dir', st, '--wait', '--max-wait', '30'], { timeoutMs: 40_000 });
     assert.equal(done.exitCode, 0, done.stderr);
     assert.equal(await spkiHash(join(active, 'cert.pem')), await spkiHash(b.cert), 'promoted once ready');

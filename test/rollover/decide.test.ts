@@ -129,7 +129,8 @@ test('direct mode without --reload holds withdrawals in the deploy run; with --r
   const sn = { ...s, seen: updateSeen(s, { now: 0, ttl: 60, negativeTtl: 60, presence: p.presence }).seen };
   const without = decide(sn, { kind: 'deploy', chain: chainOf(2, 2) }, p, 500_000, options({ staged: false, reload: false }));
   assert.deepEqual(kinds(without), []);
-  assert.match(without.held.join(), /until it reloads/);
+  assert.equal(without.state.retiring?.id, chainOf(1, 1).id, 'the previous chain keeps its records until a later run');
+  assert.deepEqual(kinds(decide(run(without), ADV, p, 501_000, options({ staged: false, reload: false }))), ['withdraw', 'withdraw'], 'a later run takes it that the service reloaded');
   const withReload = decide(sn, { kind: 'deploy', chain: chainOf(2, 2) }, p, 500_000, options({ staged: false, reload: true }));
   assert.deepEqual(kinds(withReload), ['reload', 'withdraw', 'withdraw']);
 });
@@ -232,4 +233,37 @@ test('readiness per combination: a chain is ready only when each of its combinat
   const s = updateSeen(emptyState(), { now: 0, ttl: 60, negativeTtl: 60, presence: served(taRecord(1)) });
   assert.equal(chainReady(s, [NAME], chainOf(2, 1), 200_000), false);
   assert.deepEqual(comboReadiness(s, [NAME], chainOf(2, 1), 200_000, params).map((c) => c.ready), [false, true]);
+});
+
+test('withdrawals wait while the chain in service is not ready (after an unsafe direct deploy)', () => {
+  const old = chainOf(1, 1);
+  const fresh = chainOf(2, 2);
+  let s: RolloverState = { ...emptyState(), inService: fresh, owned: owned(...old.records, ...fresh.records) };
+  s = updateSeen(s, { now: 0, ttl: 60, negativeTtl: 60, presence: served(...old.records) });
+  const p = obs(served(...old.records, ...fresh.records));
+  const early = decide(s, ADV, p, 10_000, options({ staged: false, reload: false }));
+  assert.ok(!early.plan.some((x) => x.kind === 'withdraw'));
+  assert.match(early.held.join(), /not yet matched by a ready record of every combination/);
+  const late = decide(run(early), ADV, p, 200_000, options({ staged: false, reload: false }));
+  assert.deepEqual(kinds(late), ['withdraw', 'withdraw']);
+});
+
+test('an owned record gone from every server is forgotten only when every server answered', () => {
+  const s: RolloverState = { ...settled(), owned: owned(...chainOf(1, 1).records, eeRecord(5)) };
+  const p = served(...chainOf(1, 1).records);
+  const partial = decide(s, ADV, obs({ [NAME]: { ...p[NAME]!, complete: false } }), 500_000, options());
+  assert.ok(partial.state.owned.some((o) => recordKey(o.record) === recordKey(eeRecord(5))), 'a server did not answer: still ours');
+  const full = decide(s, ADV, obs(p), 500_000, options());
+  assert.ok(!full.state.owned.some((o) => recordKey(o.record) === recordKey(eeRecord(5))), 'gone everywhere: forgotten');
+});
+
+test('applyStep promote: the previous chain is retiring until the reload step (a crash or failed reload keeps its records)', () => {
+  const s: RolloverState = { ...settled(), pending: chainOf(2, 2) };
+  const promote: Step = { kind: 'promote', chainId: chainOf(2, 2).id, immediate: false, reason: '' };
+  const mid = applyStep(s, promote);
+  assert.equal(mid.inService?.id, chainOf(2, 2).id);
+  assert.equal(mid.retiring?.id, chainOf(1, 1).id);
+  const d = decide(mid, ADV, obs(served(...chainOf(1, 1).records, ...chainOf(2, 2).records)), 500_000, options());
+  assert.deepEqual(kinds(d).slice(0, 2), ['promote', 'reload'], 'retried before anything is withdrawn');
+  assert.equal(applyStep(mid, { kind: 'reload', chainId: chainOf(2, 2).id, reason: '' }).retiring, undefined);
 });
