@@ -250,8 +250,11 @@ function readinessOf(state: RolloverState, o: DecideOptions, now: number): Chain
     });
 }
 
-/** The chain in service is close to expiry and no ready chain can replace it: say so, and why. */
-function expiryWarning(state: RolloverState, o: DecideOptions, now: number): string | undefined {
+/**
+ * The chain in service is close to expiry and no ready chain can replace it: say so, and why.
+ * Exported for `check` (a CRITICAL there): undefined when all is well.
+ */
+export function expiryWarning(state: RolloverState, o: DecideOptions, now: number): string | undefined {
   const c = state.inService;
   if (c?.notAfter === undefined) return undefined;
   const left = c.notAfter - now;

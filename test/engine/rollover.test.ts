@@ -84,12 +84,13 @@ describe('rollover against a real BIND (staged mode)', () => {
     const status = await runCli(['status', '--state-dir', stateDir, '--json']);
     assert.equal(status.exitCode, 0, status.stderr);
     const s = JSON.parse(status.stdout).services[0];
-    assert.ok(s.pending && s.pending.ready === false);
-
-    // advance before the wait is over: nothing promoted
+    assert.ok(s.pending, 'the renewed chain is pending');
+    // With TTL 1 a loaded machine may take the 2 s wait between two CLI calls: only while the
+    // pending chain is not ready does an advance have to leave it alone.
+    const readyAt = Math.max(...s.pending.combos.map((c: { readyAt?: number }) => c.readyAt ?? Infinity));
     const early = await runCli(['advance', '--state-dir', stateDir]);
     assert.equal(early.exitCode, 0, early.stderr);
-    assert.equal(await activeSpki(), await spkiHash(old.cert));
+    if (Date.now() < readyAt) assert.equal(await activeSpki(), await spkiHash(old.cert), 'advance before the wait is over promotes nothing');
 
     // advance --wait: promotes once ready, then withdraws the old 3 1 1 only
     const done = await runCli(['advance', '--state-dir', stateDir, '--wait', '--max-wait', '30'], { timeoutMs: 40_000 });
