@@ -7,6 +7,8 @@ import { recordKey, recordText, type TlsaRecord } from '../tlsa/record.js';
 import { largeRrsetWarning } from '../tlsa/rrset.js';
 import { judgeRecord, type JudgeContext, type JudgeDefectCode, type Judgement } from './judge.js';
 import { shortRecord } from './records.js';
+import type { ExpiryFlags } from '../rollover/lifetime.js';
+import { expiryFinding } from './expiry.js';
 import type { ResolverAnswer } from './resolver.js';
 
 export type Severity = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
@@ -71,10 +73,8 @@ export interface EndpointFacts {
   trustStore?: Buffer[];
 }
 
-export interface Thresholds {
-  warnDays: number;
-  critDays: number;
-}
+/** --warn-days/--crit-days as given; a missing one scales with each certificate's lifetime (expiry.ts). */
+export type Thresholds = ExpiryFlags;
 
 export interface CertSummary {
   subject: string;
@@ -82,6 +82,7 @@ export interface CertSummary {
   sha256: string;
   notAfter: string;
   daysLeft: number;
+  lifetimeDays: number;
 }
 
 export interface EndpointVerdict {
@@ -107,7 +108,8 @@ export function certSummary(der: Buffer, now: number): CertSummary {
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1];
   const notAfter = new Date(x.validTo);
   const sha256 = createHash('sha256').update(der).digest('hex').slice(0, 16);
-  return { subject: cn ?? x.subject.replace(/\n/g, ', '), sha256, notAfter: notAfter.toISOString(), daysLeft: (notAfter.getTime() - now) / DAY_MS };
+  const lifetimeDays = (notAfter.getTime() - new Date(x.validFrom).getTime()) / DAY_MS;
+  return { subject: cn ?? x.subject.replace(/\n/g, ', '), sha256, notAfter: notAfter.toISOString(), daysLeft: (notAfter.getTime() - now) / DAY_MS, lifetimeDays };
 }
 
 /** The RRset to judge: the resolver's when it answered, else what the authoritative servers agree on. */
@@ -246,16 +248,10 @@ function fileFindings(f: EndpointFacts, certs: Buffer[] | undefined, records: Tl
 }
 
 function expiryFindings(where: string, certs: Buffer[], now: number, t: Thresholds): Finding[] {
-  const out: Finding[] = [];
-  certs.forEach((der, i) => {
+  return certs.flatMap((der, i) => {
     const c = certSummary(der, now);
-    const what = `${i === 0 ? 'certificate' : 'issuer certificate'} ${c.subject} at ${where}`;
-    const days = Math.floor(c.daysLeft);
-    if (c.daysLeft < 0) out.push({ severity: 'CRITICAL', code: 'expired', message: `${what} expired on ${c.notAfter}` });
-    else if (c.daysLeft < t.critDays) out.push({ severity: 'CRITICAL', code: 'expires', message: `${what} expires in ${days} days (${c.notAfter}; critical below ${t.critDays})` });
-    else if (c.daysLeft < t.warnDays) out.push({ severity: 'WARNING', code: 'expires', message: `${what} expires in ${days} days (${c.notAfter}; warning below ${t.warnDays})` });
+    return expiryFinding(`${i === 0 ? 'certificate' : 'issuer certificate'} ${c.subject} at ${where}`, c, t) ?? [];
   });
-  return out;
 }
 
 export interface ServiceVerdict {

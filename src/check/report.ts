@@ -1,6 +1,7 @@
 // How a check reads to a monitoring system: one summary line first ("DANE OK - ..."), with
 // performance data after '|', then one line per finding; or the same as versioned JSON.
 import { EXIT_OF, worstOf, type ServiceVerdict, type Severity, type Thresholds } from './evaluate.js';
+import { thresholdsFor } from './expiry.js';
 
 export interface CheckReport {
   version: 1;
@@ -25,8 +26,12 @@ function serviceSummary(v: ServiceVerdict): string {
 export function buildReport(services: ServiceVerdict[], t: Thresholds): CheckReport {
   const state = worstOf(services.map((s) => s.severity));
   const body = services.length === 0 ? 'no services to check' : services.map(serviceSummary).join('; ');
-  const days = services.flatMap((s) => s.endpoints.flatMap((e) => (e.leaf ? [e.leaf.daysLeft] : [])));
-  const perf = days.length > 0 ? ` | days_left=${Math.min(...days).toFixed(1)};${t.warnDays};${t.critDays}` : '';
+  // Performance data for the leaf nearest expiry, with the thresholds that apply to it.
+  const leaves = services.flatMap((s) => s.endpoints.flatMap((e) => (e.leaf ? [e.leaf] : [])));
+  const nearest = leaves.reduce<(typeof leaves)[number] | undefined>((a, b) => (a === undefined || b.daysLeft < a.daysLeft ? b : a), undefined);
+  const at = nearest && thresholdsFor(nearest, t);
+  const num = (n: number) => String(Number(n.toFixed(2)));
+  const perf = nearest && at ? ` | days_left=${nearest.daysLeft.toFixed(1)};${num(at.warnDays)};${num(at.critDays)}` : '';
   return { version: 1, state, exitCode: EXIT_OF[state], summary: `DANE ${state} - ${body}${perf}`, services };
 }
 

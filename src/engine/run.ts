@@ -8,7 +8,7 @@ import { decide, emptyState } from '../rollover/decide.js';
 import type { ChainReadiness, ChainRef, DecideTrigger, RolloverState } from '../rollover/types.js';
 import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
-import { loadDeployedChain, pinRecords, storeChain } from './chain.js';
+import { loadDeployedChain, pinRecords, storeChain, storedValidity } from './chain.js';
 import { UNVERIFIED, dnsContext, observe } from './dns-context.js';
 import { checkActivateDir } from './activate.js';
 import { execute } from './execute.js';
@@ -23,11 +23,16 @@ function newFile(settings: ServiceSettings, now: number): ServiceFile {
   return { version: 1, id: settings.id, settings, rollover: emptyState(), chains: {}, history: [], updatedAt: now };
 }
 
-/** State written before chains carried their validity: take notAfter from the stored chain info. */
+/**
+ * State written before chains carried their validity: take it from the stored copy of the
+ * certificate (notBefore too: the pre-renew gate needs the lifetime), else notAfter from the info.
+ */
 function withValidity(state: RolloverState, file: ServiceFile): RolloverState {
   const fill = <T extends ChainRef | undefined>(c: T): T => {
-    if (!c || c.notAfter !== undefined || !file.chains[c.id]) return c;
-    return { ...c, notAfter: Date.parse(file.chains[c.id]!.notAfter) };
+    const info = c && file.chains[c.id];
+    if (!c || !info || (c.notAfter !== undefined && c.notBefore !== undefined)) return c;
+    const validity = storedValidity(info.dir);
+    return { ...c, notAfter: c.notAfter ?? validity?.notAfter ?? Date.parse(info.notAfter), notBefore: c.notBefore ?? validity?.notBefore };
   };
   return { ...state, inService: fill(state.inService), pending: fill(state.pending), waiting: (state.waiting ?? []).map(fill), retiring: fill(state.retiring) };
 }
@@ -112,14 +117,16 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
     // Look again at once: the wait for readiness starts when every server serves the new
     // records, and on a single primary that is now, not at the next run.
     const again = await observe(ctx, names, file.rollover.owned);
-    const later = decide(file.rollover, { kind: 'advance' }, { presence: again.presence, negativeTtl: ctx.negativeTtl }, clock(), options);
+    // pre-renew decides again as pre-renew: the gate (held, or let through near expiry) as it stands now.
+    const laterTrigger: DecideTrigger = { kind: trigger.kind === 'pre-renew' ? 'pre-renew' : 'advance' };
+    const later = decide(file.rollover, laterTrigger, { presence: again.presence, negativeTtl: ctx.negativeTtl }, clock(), options);
     file.rollover = later.state;
     report.nextAt = later.nextAt;
     report.readiness = roleReadiness(later.readiness);
     report.combos = later.readiness;
     if (trigger.kind === 'pre-renew') {
       report.nextReady = nextOf(later.readiness);
-      const gate = report.nextReady === false ? Exit.NOT_READY : Exit.OK;
+      const gate = later.outcome === Exit.NOT_READY ? Exit.NOT_READY : Exit.OK;
       report.exitCode = worst([d.outcome === Exit.NOT_READY ? Exit.OK : d.outcome, gate, held ? Exit.NOT_VERIFIED : Exit.OK]);
     }
   }

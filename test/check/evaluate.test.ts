@@ -9,7 +9,7 @@ import { evaluateEndpoint, evaluateService, worstOf, EXIT_OF, type EndpointFacts
 import { buildReport } from '../../src/check/report.js';
 import type { ServerAnswer } from '../../src/dns/types.js';
 import { parseRecord, type TlsaRecord } from '../../src/tlsa/record.js';
-import { makeIntermediate, makePki, openssl, renewLeaf, type LeafPaths, type Pki } from '../support/pki.js';
+import { makeIntermediate, makeLeaf, makePki, openssl, renewLeaf, type LeafPaths, type Pki } from '../support/pki.js';
 
 const T: Thresholds = { warnDays: 14, critDays: 3 };
 const DAY = 86_400_000;
@@ -152,6 +152,32 @@ describe('evaluate (pure)', () => {
     assert.deepEqual(leafOnly(at(-1)), ['CRITICAL expired']);
     assert.equal(at(13.9).severity, 'WARNING');
     assert.equal(evaluateEndpoint(facts(), end - 1 * DAY, { warnDays: 0, critDays: 0 }).findings.length, 0, 'thresholds 0 turn it off');
+  });
+
+  test('expiry defaults scale with the lifetime: a 6-day certificate is OK at 3 days left, WARNING at 1, CRITICAL at 5 h', async () => {
+    const six = await makeLeaf(join(dir, 'six-day'), pki.intermediate, pki.root, { kind: 'ec-p256', host: 'mx.example.test', days: 6 });
+    const sixChain = [await readFile(six.certDer), chain[1]!];
+    const end = await notAfter(six.cert);
+    const at = (msLeft: number, t: Thresholds = {}) => evaluateEndpoint(facts({ presented: { certs: sixChain }, files: undefined, resolver: undefined, auth: [] }), end - msLeft, t);
+    const leafOnly = (v: ReturnType<typeof at>) => v.findings.filter((f) => f.message.startsWith('certificate ')).map((f) => `${f.severity} ${f.code}`);
+    assert.deepEqual(leafOnly(at(3 * DAY)), [], 'the 14/3-day defaults would make this CRITICAL');
+    assert.deepEqual(leafOnly(at(DAY)), ['WARNING expires']);
+    assert.match(at(DAY).findings.find((f) => f.code === 'expires')!.message, /expires in 1 d \(.*; warning below 1 d 4 h \(1\/5 of its 6 d lifetime\)\)$/);
+    assert.deepEqual(leafOnly(at(5 * 3600_000)), ['CRITICAL expires']);
+    assert.match(at(5 * 3600_000).findings.find((f) => f.code === 'expires')!.message, /critical below 9 h 36 min \(1\/15 of its 6 d lifetime\)\)$/);
+    // Given flags keep working as days, whatever the lifetime.
+    assert.deepEqual(leafOnly(at(3 * DAY, { warnDays: 14 })), ['WARNING expires']);
+    assert.match(at(3 * DAY, { warnDays: 14 }).findings.find((f) => f.code === 'expires')!.message, /warning below 14 days\)$/);
+    assert.deepEqual(leafOnly(at(3 * DAY, { warnDays: 14, critDays: 3.5 })), ['CRITICAL expires']);
+    // The 30-day leaf (a 64- or 45-day certificate behaves alike): 6 and 2 days by default.
+    const end30 = await notAfter(leaf.cert);
+    const at30 = (daysLeft: number) => evaluateEndpoint(facts(), end30 - daysLeft * DAY, {});
+    assert.deepEqual(leafOnly(at30(13)), []);
+    assert.deepEqual(leafOnly(at30(5)), ['WARNING expires']);
+    assert.deepEqual(leafOnly(at30(1.5)), ['CRITICAL expires']);
+    // The summary's performance data carries the thresholds of the leaf nearest expiry.
+    const report = buildReport([evaluateService('mx', [facts({ presented: { certs: sixChain }, files: undefined })], end - 3 * DAY, {})], {});
+    assert.match(report.summary, /\| days_left=3\.0;1\.2;0\.4$/);
   });
 
   test('no connection: CRITICAL, and nothing is called stale without a chain to compare', () => {
