@@ -254,12 +254,21 @@ function expiryFindings(where: string, certs: Buffer[], now: number, t: Threshol
   });
 }
 
+/** One chain of the rollover and its readiness per combination ("3 1 1 ready, 2 1 1 ready at ..."). */
+export interface ChainReadinessLine {
+  role: string;
+  id: string;
+  readiness: string;
+}
+
 export interface ServiceVerdict {
   service: string;
   severity: Severity;
   endpoints: EndpointVerdict[];
   /** Problems with the service as a whole (e.g. its DNS context could not be set up). */
   findings: Finding[];
+  /** The rollover's chains, as dane-hook counts their readiness (informational: no severity). */
+  readiness?: ChainReadinessLine[];
 }
 
 export function evaluateService(service: string, facts: EndpointFacts[], now: number, t: Thresholds, extra: Finding[] = []): ServiceVerdict {

@@ -14,7 +14,9 @@ import { loadChain } from '../tlsa/load.js';
 import { parseOwner } from '../tlsa/name.js';
 import type { TlsaRecord } from '../tlsa/record.js';
 import { authoritativeView } from './authoritative.js';
-import type { EndpointFacts, Files, Finding } from './evaluate.js';
+import type { ChainReadinessLine, EndpointFacts, Files, Finding } from './evaluate.js';
+import { comboReadiness, comboText } from '../rollover/readiness.js';
+import type { ChainRef, RolloverState } from '../rollover/types.js';
 import { KEY_TYPES, parseEndpoint, presentedChain, type KeyType } from '../tls/probe.js';
 import { lookupTlsa } from './resolver.js';
 import { defaultStartTls, type StartTls } from '../tls/starttls.js';
@@ -78,12 +80,32 @@ export function filesOnDisk(stateDir: string, settings: ServiceSettings): Files 
   }
 }
 
+/** The rollover's chains that are not in service (yet, or any more), with the role they play. */
+function chainsInPlay(state: RolloverState): { role: string; chain: ChainRef }[] {
+  return [
+    ...(state.waiting ?? []).map((chain) => ({ role: 'waiting chain', chain })),
+    ...(state.pending ? [{ role: 'pending chain', chain: state.pending }] : []),
+    ...(state.next ? [{ role: 'next key', chain: state.next }] : []),
+    ...(state.retiring ? [{ role: 'retiring chain', chain: state.retiring }] : []),
+  ];
+}
+
+/**
+ * Readiness per (usage, selector, matching) combination of each chain the rollover holds, as the
+ * rollover itself counts it (RFC 7671 §8: a chain goes live only when each combination is ready).
+ */
+export function rolloverReadiness(stateDir: string, settings: ServiceSettings, now: number): ChainReadinessLine[] {
+  const state = loadService(stateDir, settings.id)?.rollover;
+  if (!state) return [];
+  const roles = [...(state.inService ? [{ role: 'chain in service', chain: state.inService }] : []), ...chainsInPlay(state)];
+  return roles.map(({ role, chain }) => ({ role, id: chain.id, readiness: comboText(comboReadiness(state, settings.tlsaNames, chain, now, settings.records), settings.tlsaNames) }));
+}
+
 /** Records for chains not in service yet, so that they are not called stale. */
 function expectedRecords(stateDir: string, settings: ServiceSettings): EndpointFacts['expected'] {
   const file = loadService(stateDir, settings.id);
   const out: EndpointFacts['expected'] = [];
-  if (file?.rollover.pending) out.push({ role: 'pending chain', records: file.rollover.pending.records });
-  if (file?.rollover.next) out.push({ role: 'next key', records: file.rollover.next.records });
+  if (file) for (const { role, chain } of chainsInPlay(file.rollover)) out.push({ role, records: chain.records });
   let pins: TlsaRecord[] = [];
   try {
     pins = pinRecords(settings);

@@ -48,6 +48,7 @@ export function reportText(r: CheckReport): string[] {
       for (const a of e.announced) lines.push(`  announced for the ${a.role}: ${a.record.slice(0, 22)}…`);
       for (const f of e.findings) lines.push(`  [${f.severity}] ${f.message}`);
     }
+    for (const c of s.readiness ?? []) lines.push(`  ${c.role} ${c.id.slice(0, 12)}: ${c.readiness}`);
   }
   return lines;
 }

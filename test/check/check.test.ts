@@ -91,6 +91,10 @@ describe('dane-hook check against a signed zone, a validating resolver and live 
     assert.deepEqual(v.records.sort(), [ta, ee].sort());
     for (const rr of v.records) assert.equal(await opensslDane(tls.address, [rr]), 0, `openssl accepts ${rr}`);
     assert.deepEqual(r.json.services[0]!.endpoints[0]!.matchedBy.sort(), [ta, ee].sort());
+    // Readiness per combination, as the rollover counts it (issue 7: "3 1 1 ready, 2 1 1 ready").
+    assert.match(r.stdout, new RegExp(`\\n  chain in service [0-9a-f]{12}: 3 1 1 (ready|ready at \\S+|not served everywhere), 2 1 1 (ready|ready at \\S+|not served everywhere)\\n`), r.stdout);
+    const readiness = (r.json.services[0] as { readiness?: { role: string; readiness: string }[] }).readiness;
+    assert.deepEqual(readiness?.map((c) => c.role), ['chain in service']);
   });
 
   test('--format prometheus and --textfile: promtool parses the exposition; a stale record is a 0 match', async () => {

@@ -5,7 +5,7 @@ import { UserError } from '../../errors.js';
 import { parseServer } from '../../dns/address.js';
 import { evaluateService, type ServiceVerdict } from '../../check/evaluate.js';
 import { EXPIRY_DEFAULTS } from '../../rollover/lifetime.js';
-import { CHECK_USAGE, gatherService } from '../../check/gather.js';
+import { CHECK_USAGE, gatherService, rolloverReadiness } from '../../check/gather.js';
 import { buildReport, reportText } from '../../check/report.js';
 import { systemResolver } from '../../check/resolver.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
@@ -103,7 +103,7 @@ async function run(argv: Args): Promise<void> {
       // A name shared with other services (an RSA and an ECDSA lineage) is judged with all of them.
       peers: known.filter((p) => p.id !== s.id && p.tlsaNames.some((n) => s.tlsaNames.includes(n))),
     });
-    const verdict = evaluateService(s.id, facts, now, opts, findings);
+    const verdict: ServiceVerdict = { ...evaluateService(s.id, facts, now, opts, findings), readiness: rolloverReadiness(global.stateDir, s, now) };
     verdicts.push(verdict);
     if (wantMetrics) metrics.push({ verdict, facts, rollover: loadService(global.stateDir, s.id)?.rollover });
   }
