@@ -14,13 +14,12 @@ export interface AuthView {
   findings: Finding[];
 }
 
-const quiet = { write: () => true };
 const ask = (name: string, ctx: DnsContext) => observeTlsa(name, ctx.serversOf[ctx.zoneOf[name] ?? ''] ?? ctx.authServers, { retries: 1, allowCname: true });
 
 export async function authoritativeView(settings: ServiceSettings): Promise<AuthView> {
   let ctx: DnsContext;
   try {
-    ctx = await dnsContext(settings, quiet);
+    ctx = await dnsContext(settings);
   } catch (e) {
     const finding: Finding = { severity: 'WARNING', code: 'auth-error', message: `cannot ask the authoritative servers: ${(e as Error).message}` };
     return { answersOf: async () => [], findings: [finding] };
@@ -42,7 +41,7 @@ async function following(name: string, ctx: DnsContext, settings: ServiceSetting
     let next = there.answers;
     if (next.every((a) => a.status === 'error')) {
       try {
-        next = (await ask(target, await dnsContext({ ...settings, tlsaNames: [target], dns: { ...settings.dns, zone: undefined } }, quiet))).answers;
+        next = (await ask(target, await dnsContext({ ...settings, tlsaNames: [target], dns: { ...settings.dns, zone: undefined } }))).answers;
       } catch (e) {
         return answers.map((a) => ({ ...a, status: 'error' as const, error: `CNAME target ${target}: ${(e as Error).message}` }));
       }

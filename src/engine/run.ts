@@ -70,7 +70,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
 
   // Names that left the config still hold records of ours: observe them too, to withdraw them.
   const names = [...new Set([...settings.tlsaNames, ...file.rollover.owned.map((o) => o.name)])];
-  const ctx = await dnsContext(settings, opts.out, names);
+  const ctx = await dnsContext(settings, opts.emit, names);
   // Unverifiable emit is said when something is emitted, not on every quiet timer run.
   warnings.push(...ctx.warnings.filter((w) => ctx.verified || !w.startsWith(UNVERIFIED)));
   const { presence, observations } = await observe(ctx, names, file.rollover.owned);

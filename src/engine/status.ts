@@ -71,7 +71,7 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
     // Without DNS, take what dane-hook published as what is served (as the emit backend does).
     presence = presenceFromOwned(settings.tlsaNames, before.owned);
   } else {
-    const ctx = await dnsContext(settings, { write: () => true });
+    const ctx = await dnsContext(settings);
     warnings.push(...ctx.warnings);
     negativeTtl = ctx.negativeTtl;
     const seen = await observe(ctx, settings.tlsaNames, before.owned);

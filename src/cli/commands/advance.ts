@@ -57,7 +57,7 @@ const command: CommandModule<object, Args> = {
         const sink = jsonSink(args);
         const { trigger, note } = triggerFor(global.stateDir, s);
         if (note) process.stderr.write(`dane-hook: warning: ${s.id}: ${note}\n`);
-        const r = await runOne(global.stateDir, s, trigger, { dryRun: args.dryRun, force: args.force, out: sink.out }, services.length === 1 && failures.length === 0, args.verbose);
+        const r = await runOne(global.stateDir, s, trigger, { dryRun: args.dryRun, force: args.force, emit: sink.emit }, services.length === 1 && failures.length === 0, args.verbose);
         if (isFailure(r)) {
           failures.push(r);
           continue;

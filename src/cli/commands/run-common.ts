@@ -2,7 +2,8 @@
 // printing the reports and choosing the exit code.
 import { Exit, UserError, worst } from '../../errors.js';
 import { runService } from '../../engine/run.js';
-import type { RunOptions, RunReport, Trigger } from '../../engine/types.js';
+import type { EmitSink, RunOptions, RunReport, Trigger } from '../../engine/types.js';
+import { renderChanges } from '../../dns/render.js';
 import { fsUserError } from '../../io/fs-errors.js';
 import { oneLine } from '../../io/shown.js';
 import { activateDirWarning } from '../../state/activate-form.js';
@@ -63,10 +64,19 @@ export function failure(service: string, thrown: unknown, verbose?: boolean): Ru
 
 export const isFailure = (r: RunReport | RunFailure): r is RunFailure => 'error' in r;
 
-/** Where the emit backend's changes are printed: stdout, or with --json inside the JSON document. */
-export function jsonSink(args: CommonArgs): { out: { write(t: string): unknown }; text: () => string } {
+/**
+ * Where the emit backend's changes are rendered (nsupdate script, zone lines or JSON) and printed:
+ * stdout, or with --json inside the JSON document. Rendering is the CLI's job, not the backend's.
+ */
+export function jsonSink(args: CommonArgs): { emit: EmitSink; text: () => string } {
   let emitted = '';
-  return { out: args.json ? { write: (t: string) => (emitted += t) } : process.stdout, text: () => emitted };
+  const emit: EmitSink = (changes, where) => {
+    const text = renderChanges(changes, where.format, { zone: where.zone, server: where.server });
+    if (text === '') return;
+    if (args.json) emitted += text;
+    else process.stdout.write(text);
+  };
+  return { emit, text: () => emitted };
 }
 
 export async function runAll(
@@ -79,7 +89,7 @@ export async function runAll(
   const failures: RunFailure[] = [];
   for (const s of services) {
     const sink = jsonSink(args);
-    const r = await runOne(global.stateDir, s, trigger(s), { dryRun: args.dryRun, force: args.force, out: sink.out }, services.length === 1, args.verbose);
+    const r = await runOne(global.stateDir, s, trigger(s), { dryRun: args.dryRun, force: args.force, emit: sink.emit }, services.length === 1, args.verbose);
     if (isFailure(r)) failures.push(r);
     else reports.push(args.json ? { ...r, emitted: sink.text() } : r);
   }
