@@ -115,6 +115,10 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
     });
     return { name, records };
   });
+  // --connect: withdrawals wait for the live check; say so, and why the last run held them.
+  const verified = d.plan.some((s) => s.kind === 'verify');
+  const last = file?.history.at(-1)?.what;
+  const lastHeld = verified && last?.startsWith('withdrawal held: ') ? last.slice('withdrawal held: '.length) : undefined;
   return {
     service: settings.id,
     mode: settings.activateDir ? 'staged' : 'direct',
@@ -124,8 +128,9 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
     next: chain(state.next, readinessOf('next key')),
     names,
     nextSteps: d.plan
-      .map(stepText)
+      .map((s) => stepText(s) + (s.kind === 'withdraw' && verified ? ' (only once the verify above succeeds)' : ''))
       .concat(d.held.map((h) => `held: ${h}`))
+      .concat(lastHeld ? [`held: the last run kept these withdrawals back: ${lastHeld}`] : [])
       .concat(d.plan.some((s) => s.kind === 'promote') ? [] : waiting(readinessOf('pending'), 'promote the pending chain', d.nextAt))
       .concat(waiting(readinessOf('next key'), 'use the next key (its records are not ready: pre-renew exits 5 until then)', d.nextAt)),
     nextAt: iso(d.nextAt),

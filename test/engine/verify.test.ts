@@ -49,6 +49,13 @@ test('a service still presenting the old chain holds the withdrawal (exit 8); on
   assert.doesNotMatch(held.stderr, /: withdraw /, 'held withdrawals are not reported as done');
   const during = (await bind.dig(['+short', '+split=0', 'TLSA', `${NAME}.`])).toLowerCase();
   assert.ok(during.includes(await spkiHash(first.cert)), 'old record kept while the old chain is presented');
+  // status says the withdrawals wait for the live check, and why the last run held them.
+  const st = await runCli(['status', ...base, '--connect', oldServer.address, '--json']);
+  assert.equal(st.exitCode, 0, st.stderr);
+  const steps: string[] = JSON.parse(st.stdout).services[0].nextSteps;
+  assert.ok(steps.some((s) => /^verify /.test(s)), steps.join('\n'));
+  assert.ok(steps.filter((s) => /^withdraw /.test(s)).every((s) => s.endsWith('(only once the verify above succeeds)')), steps.join('\n'));
+  assert.ok(steps.some((s) => /^held: the last run kept these withdrawals back: .*still presents another certificate/.test(s)), steps.join('\n'));
 
   const newServer = await startTlsServer({ cert: renewed.cert, key: renewed.key, chain: renewed.chain });
   servers.push(newServer);
