@@ -51,8 +51,12 @@ export interface ChainStatus {
 }
 
 /** What waits, and until when, for a chain that is not yet matched by ready records. */
-function waiting(r: ChainReadiness | undefined, what: string, at: number | undefined): string[] {
+function waiting(r: ChainReadiness | undefined, what: string): string[] {
   if (!r || r.ready) return [];
+  // The chain's own time: its last combination to become ready (not the service's next wake-up,
+  // which may belong to another chain).
+  const times = r.combos.filter((c) => c.matchable).map((c) => c.readyAt);
+  const at = times.length > 0 && times.every((t) => t !== undefined) ? Math.max(...(times as number[])) : undefined;
   return [`wait, then ${what} ${r.id.slice(0, 16)}${at ? ` at ${new Date(at).toISOString()} (dane-hook advance)` : ' once its records are served everywhere'}`];
 }
 
@@ -131,8 +135,8 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
       .map((s) => stepText(s) + (s.kind === 'withdraw' && verified ? ' (only once the verify above succeeds)' : ''))
       .concat(d.held.map((h) => `held: ${h}`))
       .concat(lastHeld ? [`held: the last run kept these withdrawals back: ${lastHeld}`] : [])
-      .concat(d.plan.some((s) => s.kind === 'promote') ? [] : waiting(readinessOf('pending'), 'promote the pending chain', d.nextAt))
-      .concat(waiting(readinessOf('next key'), 'use the next key (its records are not ready: pre-renew exits 5 until then)', d.nextAt)),
+      .concat(d.plan.some((s) => s.kind === 'promote') ? [] : waiting(readinessOf('pending'), 'promote the pending chain'))
+      .concat(waiting(readinessOf('next key'), 'use the next key (its records are not ready: pre-renew exits 5 until then)')),
     nextAt: iso(d.nextAt),
     observed: !opts.offline,
     warnings,
