@@ -1,6 +1,7 @@
 // Bundles the CLI into one ESM file: one file to read at start-up is what keeps cold start near
 // the openssl pipeline's (see bench/). Type checking is tsc's job; this only packs.
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
@@ -38,4 +39,12 @@ chmodSync('dist/dane-hook.mjs', 0o755);
 const { manPage } = await import('../build/src/cli/manpage.js');
 const epoch = process.env.SOURCE_DATE_EPOCH;
 const day = (epoch ? new Date(Number(epoch) * 1000) : new Date()).toISOString().slice(0, 10);
-writeFileSync('dist/dane-hook.1', manPage(version, day));
+// Each command's --help, from the bundle just built: the page carries it word for word.
+const { COMMANDS } = await import('../build/src/cli/command-list.js');
+const help = {};
+for (const name of Object.keys(COMMANDS)) {
+  const r = spawnSync(process.execPath, ['dist/dane-hook.mjs', name, '--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '80' } });
+  if (r.status !== 0) throw new Error(`dane-hook ${name} --help failed (exit ${r.status}): ${r.stderr}`);
+  help[name] = r.stdout;
+}
+writeFileSync('dist/dane-hook.1', manPage(version, day, help));

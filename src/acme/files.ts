@@ -1,8 +1,20 @@
 // Checks on the files an ACME client names: one-line errors that say which variable pointed where.
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { readReason as reason } from '../io/fs-errors.js';
+import { readBounded } from '../io/read-bounded.js';
+import { shownValue } from '../io/shown.js';
+
+/** A file's text, bounded (no device, FIFO or huge file), or undefined when it cannot be read. */
+const textOf = (path: string): string | undefined => {
+  try {
+    return readBounded(path).toString('latin1');
+  } catch {
+    return undefined;
+  }
+};
 
 /**
  * Returns the real path of a readable regular file, or throws naming `what` (a variable or flag).
@@ -11,7 +23,7 @@ import { UserError } from '../errors.js';
  */
 export function checkFile(what: string, raw: string | undefined): string {
   if (raw === undefined || raw.trim() === '') throw new UserError(`${what} is empty: a file path is needed`);
-  if (/[\n\r\0]/.test(raw)) throw new UserError(`${what} ${JSON.stringify(raw)} contains a control character`);
+  if (shownValue(raw) !== raw) throw new UserError(`${what} ${JSON.stringify(raw)} contains a control character`);
   const path = resolve(raw);
   let isFile: boolean;
   try {
@@ -42,36 +54,21 @@ export function checkDir(what: string, raw: string | undefined): string {
   return path;
 }
 
-function reason(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT') return 'does not exist';
-  if (code === 'EACCES' || code === 'EPERM') return 'cannot be read (permission denied)';
-  if (code === 'ENOTDIR') return 'does not exist (a parent is not a directory)';
-  return `cannot be read (${code ?? String(err)})`;
-}
 
 /** True when the file holds something that looks like a PEM private key (acme.sh empties a used .key.next). */
 export function holdsKey(path: string): boolean {
-  try {
-    return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(readFileSync(path, 'latin1'));
-  } catch {
-    return false;
-  }
+  return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(textOf(path) ?? '');
 }
 
 /** How many PEM certificates the file holds (lego's .crt is a bundle unless --no-bundle). */
 export function countCertificates(path: string): number {
-  try {
-    return readFileSync(path, 'latin1').match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
-  } catch {
-    return 0;
-  }
+  return textOf(path)?.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
 }
 
 /** DNS names of the first certificate in a PEM file; [] when it cannot be parsed (the loader says why later). */
 export function certificateDomains(path: string): string[] {
   try {
-    const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(readFileSync(path, 'latin1'));
+    const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(textOf(path) ?? '');
     if (!pem) return [];
     const san = new X509Certificate(pem[0]).subjectAltName ?? '';
     return san

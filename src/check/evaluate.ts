@@ -3,8 +3,12 @@
 // with a monitoring-plugin severity out. No network, no files: the probes are in gather.ts.
 import { X509Certificate, createHash } from 'node:crypto';
 import type { ServerAnswer } from '../dns/types.js';
-import { recordMatchesChain } from '../tlsa/compute.js';
 import { recordKey, recordText, type TlsaRecord } from '../tlsa/record.js';
+import { largeRrsetWarning } from '../tlsa/rrset.js';
+import { judgeRecord, type JudgeContext, type JudgeDefectCode, type Judgement } from './judge.js';
+import { shortRecord } from './records.js';
+import type { ExpiryFlags } from '../rollover/lifetime.js';
+import { expiryFinding } from './expiry.js';
 import type { ResolverAnswer } from './resolver.js';
 
 export type Severity = 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
@@ -33,7 +37,9 @@ export type FindingCode =
   | 'files-differ' // the files on disk hold another chain than the one presented
   | 'files-unmatched' // the files on disk would not be matched after a reload
   | 'expired'
-  | 'expires';
+  | 'expires'
+  | 'large-rrset' // more records at one name than some senders read
+  | JudgeDefectCode; // a record with a named defect (see judge.ts and records.ts)
 
 export interface Finding {
   severity: Exclude<Severity, 'OK'>;
@@ -57,12 +63,18 @@ export interface EndpointFacts {
   files?: Files;
   /** Records the rollover wants at this name for chains not in service yet (pending, next key, pins). */
   expected: { role: string; records: TlsaRecord[] }[];
+  /** Chains of other services that share this name (one per key type): their records are theirs. */
+  others?: { role: string; certs: Buffer[] }[];
+  /** The reference identifier for name checks: the TLSA base domain; undefined: none to check. */
+  host?: string;
+  /** SMTP (RFC 7672): usages 0/1 are unusable. */
+  smtp?: boolean;
+  /** Trust anchors (DER) for usages 0/1; undefined when not loaded. */
+  trustStore?: Buffer[];
 }
 
-export interface Thresholds {
-  warnDays: number;
-  critDays: number;
-}
+/** --warn-days/--crit-days as given; a missing one scales with each certificate's lifetime (expiry.ts). */
+export type Thresholds = ExpiryFlags;
 
 export interface CertSummary {
   subject: string;
@@ -70,6 +82,7 @@ export interface CertSummary {
   sha256: string;
   notAfter: string;
   daysLeft: number;
+  lifetimeDays: number;
 }
 
 export interface EndpointVerdict {
@@ -81,25 +94,22 @@ export interface EndpointVerdict {
   stale: string[];
   /** Records announced for a chain not in service yet, with its role. */
   announced: { record: string; role: string }[];
+  /** The CNAME chain the resolver followed to the RRset (RFC 7671 7), when there was one. */
+  via?: string[];
   leaf?: CertSummary;
   findings: Finding[];
 }
 
 const DAY_MS = 86_400_000;
-const short = (r: TlsaRecord): string => `${recordText(r).slice(0, 22)}…`;
-
-/** Usage 0/2 records name a CA certificate the server sends: never the leaf (RFC 7671 5.2). */
-export function matchesPresented(record: TlsaRecord, certs: Buffer[]): boolean {
-  if ((record.usage === 0 || record.usage === 2) && certs.length < 2) return false;
-  return recordMatchesChain(record, certs);
-}
+const short = shortRecord;
 
 export function certSummary(der: Buffer, now: number): CertSummary {
   const x = new X509Certificate(der);
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1];
   const notAfter = new Date(x.validTo);
   const sha256 = createHash('sha256').update(der).digest('hex').slice(0, 16);
-  return { subject: cn ?? x.subject.replace(/\n/g, ', '), sha256, notAfter: notAfter.toISOString(), daysLeft: (notAfter.getTime() - now) / DAY_MS };
+  const lifetimeDays = (notAfter.getTime() - new Date(x.validFrom).getTime()) / DAY_MS;
+  return { subject: cn ?? x.subject.replace(/\n/g, ', '), sha256, notAfter: notAfter.toISOString(), daysLeft: (notAfter.getTime() - now) / DAY_MS, lifetimeDays };
 }
 
 /** The RRset to judge: the resolver's when it answered, else what the authoritative servers agree on. */
@@ -110,6 +120,11 @@ export function rrset(f: EndpointFacts): TlsaRecord[] {
   return [...seen.values()];
 }
 
+const judgeContext = (f: EndpointFacts, now: number): JudgeContext => ({ host: f.host, smtp: f.smtp ?? false, trustStore: f.trustStore, now });
+
+/** A record a client would use for this chain: a full match, or one only some clients accept. */
+const usableFor = (j: Judgement) => j.match !== 'no';
+
 export function evaluateEndpoint(f: EndpointFacts, now: number, t: Thresholds): EndpointVerdict {
   const findings: Finding[] = [];
   const add = (severity: Finding['severity'], code: FindingCode, message: string) => findings.push({ severity, code, message });
@@ -118,27 +133,44 @@ export function evaluateEndpoint(f: EndpointFacts, now: number, t: Thresholds): 
 
   findings.push(...dnssecFindings(f));
   const records = rrset(f);
-  const matchedBy = certs ? records.filter((r) => matchesPresented(r, certs)) : [];
+  const ctx = judgeContext(f, now);
+  const judged = new Map(records.map((r) => [r, judgeRecord(r, certs ?? [], ctx)]));
+  const matchedBy = certs ? records.filter((r) => usableFor(judged.get(r)!)) : [];
   if (certs && records.length > 0 && matchedBy.length === 0) {
-    add('CRITICAL', 'no-match', `the chain ${f.connect} presents (${certSummary(certs[0]!, now).subject}) is matched by none of the ${records.length} records at ${f.name}: DANE clients refuse it`);
+    const why = [...new Set(records.flatMap((r) => (judged.get(r)!.defect ? [`${short(r)} ${judged.get(r)!.defect!.text}`] : [])))];
+    const usable = records.filter((r) => judged.get(r)!.defect?.code !== 'unusable').length;
+    const what = usable === 0 ? `none of the ${records.length} records at ${f.name} is usable` : `the chain ${f.connect} presents (${certSummary(certs[0]!, now).subject}) is matched by none of the ${records.length} records at ${f.name}`;
+    add('CRITICAL', 'no-match', `${what}: DANE clients refuse it${why.length > 0 ? ` (${why.slice(0, 2).join('; ')}${why.length > 2 ? '; ...' : ''})` : ''}`);
   }
 
   const fileCerts = f.files && 'certs' in f.files ? f.files.certs : undefined;
   const announced: EndpointVerdict['announced'] = [];
   const stale: TlsaRecord[] = [];
   for (const r of records) {
-    if (matchedBy.includes(r) || (fileCerts && matchesPresented(r, fileCerts))) continue;
-    const role = f.expected.find((e) => e.records.some((x) => recordKey(x) === recordKey(r)))?.role;
+    const j = judged.get(r)!;
+    // Defects of the record itself hold whatever chain is presented.
+    if (j.defect && (j.defect.code === 'unusable' || j.defect.code === 'digest-length' || j.defect.code === 'empty-digest')) {
+      add('WARNING', j.defect.code, `${short(r)} at ${f.name} ${j.defect.text}`);
+      continue;
+    }
+    if (j.match === 'weak') add('WARNING', j.defect!.code, `${short(r)} at ${f.name} ${j.defect!.text}`);
+    if (usableFor(j) || (fileCerts && usableFor(judgeRecord(r, fileCerts, ctx)))) continue;
+    const role =
+      f.expected.find((e) => e.records.some((x) => recordKey(x) === recordKey(r)))?.role ??
+      f.others?.find((o) => usableFor(judgeRecord(r, o.certs, ctx)))?.role;
     if (role) announced.push({ record: recordText(r), role });
+    else if (j.defect && certs) add('WARNING', j.defect.code, `${short(r)} at ${f.name} ${j.defect.text}`);
     else stale.push(r);
   }
   // Without the chain nothing can be called stale: it might be the one that matches.
   if (certs && stale.length > 0) {
     add('WARNING', 'stale', `${stale.length} record${stale.length > 1 ? 's' : ''} at ${f.name} match${stale.length > 1 ? '' : 'es'} neither the presented chain, the files on disk nor a staged chain: ${stale.map(short).join(', ')}`);
   }
+  const large = largeRrsetWarning(f.name, records.length);
+  if (large) add('WARNING', 'large-rrset', large);
 
   findings.push(...authFindings(f));
-  findings.push(...fileFindings(f, certs, records, now));
+  findings.push(...fileFindings(f, certs, records, ctx, now));
   findings.push(...expiryFindings(f.connect, certs ?? fileCerts ?? [], now, t));
 
   return {
@@ -148,6 +180,7 @@ export function evaluateEndpoint(f: EndpointFacts, now: number, t: Thresholds): 
     matchedBy: matchedBy.map(recordText),
     stale: certs ? stale.map(recordText) : [],
     announced,
+    ...(f.resolver?.cname ? { via: f.resolver.cname } : {}),
     leaf: certs ? certSummary(certs[0]!, now) : undefined,
     findings,
   };
@@ -195,7 +228,7 @@ function authFindings(f: EndpointFacts): Finding[] {
 
 const sameChain = (a: Buffer[], b: Buffer[]) => a.length === b.length && a.every((c, i) => c.equals(b[i]!));
 
-function fileFindings(f: EndpointFacts, certs: Buffer[] | undefined, records: TlsaRecord[], now: number): Finding[] {
+function fileFindings(f: EndpointFacts, certs: Buffer[] | undefined, records: TlsaRecord[], ctx: JudgeContext, now: number): Finding[] {
   if (!f.files) return [];
   if ('error' in f.files) return [{ severity: 'WARNING', code: 'files', message: `cannot read the files on disk: ${f.files.error}` }];
   const { source, certs: onDisk } = f.files;
@@ -208,23 +241,24 @@ function fileFindings(f: EndpointFacts, certs: Buffer[] | undefined, records: Tl
   } else if (!sameChain(onDisk, certs)) {
     out.push({ severity: 'WARNING', code: 'files-differ', message: `${f.connect} presents ${certs.length} certificates, ${source} holds ${onDisk.length} (the issuer chain differs): reload the service` });
   }
-  if (out.length > 0 && records.length > 0 && !records.some((r) => matchesPresented(r, onDisk))) {
+  if (out.length > 0 && records.length > 0 && !records.some((r) => usableFor(judgeRecord(r, onDisk, ctx)))) {
     out.push({ severity: 'WARNING', code: 'files-unmatched', message: `no record at ${f.name} matches the chain in ${source}: a reload now would break DANE` });
   }
   return out;
 }
 
 function expiryFindings(where: string, certs: Buffer[], now: number, t: Thresholds): Finding[] {
-  const out: Finding[] = [];
-  certs.forEach((der, i) => {
+  return certs.flatMap((der, i) => {
     const c = certSummary(der, now);
-    const what = `${i === 0 ? 'certificate' : 'issuer certificate'} ${c.subject} at ${where}`;
-    const days = Math.floor(c.daysLeft);
-    if (c.daysLeft < 0) out.push({ severity: 'CRITICAL', code: 'expired', message: `${what} expired on ${c.notAfter}` });
-    else if (c.daysLeft < t.critDays) out.push({ severity: 'CRITICAL', code: 'expires', message: `${what} expires in ${days} days (${c.notAfter}; critical below ${t.critDays})` });
-    else if (c.daysLeft < t.warnDays) out.push({ severity: 'WARNING', code: 'expires', message: `${what} expires in ${days} days (${c.notAfter}; warning below ${t.warnDays})` });
+    return expiryFinding(`${i === 0 ? 'certificate' : 'issuer certificate'} ${c.subject} at ${where}`, c, t) ?? [];
   });
-  return out;
+}
+
+/** One chain of the rollover and its readiness per combination ("3 1 1 ready, 2 1 1 ready at ..."). */
+export interface ChainReadinessLine {
+  role: string;
+  id: string;
+  readiness: string;
 }
 
 export interface ServiceVerdict {
@@ -233,6 +267,8 @@ export interface ServiceVerdict {
   endpoints: EndpointVerdict[];
   /** Problems with the service as a whole (e.g. its DNS context could not be set up). */
   findings: Finding[];
+  /** The rollover's chains, as dane-hook counts their readiness (informational: no severity). */
+  readiness?: ChainReadinessLine[];
 }
 
 export function evaluateService(service: string, facts: EndpointFacts[], now: number, t: Thresholds, extra: Finding[] = []): ServiceVerdict {

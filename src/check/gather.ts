@@ -1,20 +1,23 @@
 // The I/O side of `dane-hook check` for one service: probe each endpoint, ask the validating
 // resolver and every authoritative server, read the files on disk, and hand the facts to the
 // pure evaluation. Failures become facts (a probe error, a server error), never exceptions.
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
-import type { ServerAddress, ServerAnswer } from '../dns/types.js';
-import { observeTlsa } from '../dns/observer.js';
-import { dnsContext } from '../engine/dns-context.js';
+import type { ServerAddress } from '../dns/types.js';
 import { pinRecords } from '../engine/chain.js';
 import { loadService } from '../state/store.js';
 import { loadChain } from '../tlsa/load.js';
 import { parseOwner } from '../tlsa/name.js';
 import type { TlsaRecord } from '../tlsa/record.js';
-import type { EndpointFacts, Files, Finding } from './evaluate.js';
-import { parseEndpoint, presentedChain } from '../tls/probe.js';
+import { authoritativeView } from './authoritative.js';
+import type { ChainReadinessLine, EndpointFacts, Files, Finding } from './evaluate.js';
+import { comboReadiness, comboText } from '../rollover/readiness.js';
+import type { ChainRef, RolloverState } from '../rollover/types.js';
+import { KEY_TYPES, parseEndpoint, presentedChain, type KeyType } from '../tls/probe.js';
 import { lookupTlsa } from './resolver.js';
 import { defaultStartTls, type StartTls } from '../tls/starttls.js';
 
@@ -27,6 +30,8 @@ export interface GatherOptions {
   connect?: string;
   starttls?: StartTls;
   timeoutMs: number;
+  /** Other services that share TLSA names with this one (e.g. an RSA and an ECDSA lineage). */
+  peers?: ServiceSettings[];
 }
 
 export interface Endpoint {
@@ -75,12 +80,32 @@ export function filesOnDisk(stateDir: string, settings: ServiceSettings): Files 
   }
 }
 
+/** The rollover's chains that are not in service (yet, or any more), with the role they play. */
+function chainsInPlay(state: RolloverState): { role: string; chain: ChainRef }[] {
+  return [
+    ...(state.waiting ?? []).map((chain) => ({ role: 'waiting chain', chain })),
+    ...(state.pending ? [{ role: 'pending chain', chain: state.pending }] : []),
+    ...(state.next ? [{ role: 'next key', chain: state.next }] : []),
+    ...(state.retiring ? [{ role: 'retiring chain', chain: state.retiring }] : []),
+  ];
+}
+
+/**
+ * Readiness per (usage, selector, matching) combination of each chain the rollover holds, as the
+ * rollover itself counts it (RFC 7671 §8: a chain goes live only when each combination is ready).
+ */
+export function rolloverReadiness(stateDir: string, settings: ServiceSettings, now: number): ChainReadinessLine[] {
+  const state = loadService(stateDir, settings.id)?.rollover;
+  if (!state) return [];
+  const roles = [...(state.inService ? [{ role: 'chain in service', chain: state.inService }] : []), ...chainsInPlay(state)];
+  return roles.map(({ role, chain }) => ({ role, id: chain.id, readiness: comboText(comboReadiness(state, settings.tlsaNames, chain, now, settings.records), settings.tlsaNames) }));
+}
+
 /** Records for chains not in service yet, so that they are not called stale. */
 function expectedRecords(stateDir: string, settings: ServiceSettings): EndpointFacts['expected'] {
   const file = loadService(stateDir, settings.id);
   const out: EndpointFacts['expected'] = [];
-  if (file?.rollover.pending) out.push({ role: 'pending chain', records: file.rollover.pending.records });
-  if (file?.rollover.next) out.push({ role: 'next key', records: file.rollover.next.records });
+  if (file) for (const { role, chain } of chainsInPlay(file.rollover)) out.push({ role, records: chain.records });
   let pins: TlsaRecord[] = [];
   try {
     pins = pinRecords(settings);
@@ -91,33 +116,55 @@ function expectedRecords(stateDir: string, settings: ServiceSettings): EndpointF
   return out;
 }
 
-async function authAnswers(settings: ServiceSettings): Promise<{ answersOf: (name: string) => Promise<ServerAnswer[]>; zoneSigned?: boolean; findings: Finding[] }> {
+/** The system's trust store for usages 0/1 (Debian's bundle, else the one Node ships). */
+function systemTrustStore(path = '/etc/ssl/certs/ca-certificates.crt'): Buffer[] {
   try {
-    const ctx = await dnsContext(settings, { write: () => true });
-    if (!ctx.verified) return { answersOf: async () => [], findings: [] };
-    return { answersOf: async (name) => (await observeTlsa(name, ctx.authServers, { retries: 1 })).answers, zoneSigned: ctx.signed, findings: [] };
-  } catch (e) {
-    const finding: Finding = { severity: 'WARNING', code: 'auth-error', message: `cannot ask the authoritative servers: ${(e as Error).message}` };
-    return { answersOf: async () => [], findings: [finding] };
+    return loadChain(path);
+  } catch {
+    return rootCertificates.map((pem) => new X509Certificate(pem).raw);
   }
 }
+
+/**
+ * The key type of the service's own certificate: an endpoint serving RSA and ECDSA certificates
+ * is asked for the one of this service (another service on the name judges the other).
+ */
+function keyTypeOf(files: Files | undefined): KeyType | undefined {
+  if (!files || !('certs' in files) || files.certs.length === 0) return undefined;
+  const type = new X509Certificate(files.certs[0]!).publicKey.asymmetricKeyType;
+  return KEY_TYPES.includes(type as KeyType) ? (type as KeyType) : undefined;
+}
+
+/** RFC 7672 (DANE for SMTP) applies: the mail ports, or SMTP STARTTLS anywhere. */
+const isSmtp = (port: number | undefined, starttls: StartTls) => starttls === 'smtp' || port === 25 || port === 465 || port === 587;
 
 export async function gatherService(stateDir: string, settings: ServiceSettings, opts: GatherOptions): Promise<{ facts: EndpointFacts[]; findings: Finding[] }> {
   const endpoints = settings.tlsaNames.map((name) => ({ name, ...endpointFor(name, settings, opts) }));
   const files = filesOnDisk(stateDir, settings);
-  const expected = expectedRecords(stateDir, settings);
-  const auth = await authAnswers(settings);
+  const own = expectedRecords(stateDir, settings);
+  // A record of a service sharing the name is that service's, not stale (judged there).
+  const peers = (opts.peers ?? []).map((p) => ({ p, files: filesOnDisk(stateDir, p), expected: expectedRecords(stateDir, p) }));
+  const peersAt = (name: string) => peers.filter(({ p }) => p.tlsaNames.includes(name));
+  const auth = await authoritativeView(settings);
+  let trustStore: Buffer[] | undefined;
   const facts = await Promise.all(
     endpoints.map(async (e): Promise<EndpointFacts> => {
       const [presented, resolver, answers] = await Promise.all([
-        presentedChain(e.connect, e.starttls, { timeoutMs: opts.timeoutMs, servername: e.servername }).then(
+        presentedChain(e.connect, e.starttls, { timeoutMs: opts.timeoutMs, servername: e.servername, keyType: keyTypeOf(files) }).then(
           (certs) => ({ certs }),
           (err: Error) => ({ error: err.message }),
         ),
         lookupTlsa(e.name, opts.resolver, { timeoutMs: Math.min(opts.timeoutMs, 3000) }),
         auth.answersOf(e.name),
       ]);
-      return { name: e.name, connect: e.connect, presented, resolver, auth: answers, zoneSigned: auth.zoneSigned, files, expected };
+      const port = parseOwner(e.name)?.port ?? parseEndpoint(e.connect).port;
+      const smtp = isSmtp(port, e.starttls);
+      // Read only when a PKIX usage (0/1) is there to judge.
+      if (!smtp && [...resolver.records, ...answers.flatMap((a) => a.records)].some((r) => r.usage <= 1)) trustStore ??= systemTrustStore();
+      const shared = peersAt(e.name);
+      const expected = [...own, ...shared.flatMap(({ p, expected: x }) => x.map((r) => ({ ...r, role: `${r.role} of service ${p.id}` })))];
+      const others = shared.flatMap(({ p, files: f }) => (f && 'certs' in f ? [{ role: `chain of service ${p.id}`, certs: f.certs }] : []));
+      return { name: e.name, connect: e.connect, presented, resolver, auth: answers, zoneSigned: auth.zoneSigned, files, expected, others, host: e.servername, smtp, trustStore: smtp ? undefined : trustStore };
     }),
   );
   return { facts, findings: auth.findings };

@@ -3,6 +3,8 @@
 import type { Argv } from 'yargs';
 import { CHECK_EXIT_MEANINGS, Exit, EXIT_MEANINGS, UserError } from '../errors.js';
 import { COMMANDS } from './command-list.js';
+import { fsUserError } from '../io/fs-errors.js';
+import { oneLine } from '../io/shown.js';
 
 // Set by scripts/bundle.mjs; the tsc build (tests) falls back to 'dev'.
 declare const __DANE_HOOK_VERSION__: string | undefined;
@@ -49,7 +51,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await cli.parseAsync();
     return Number(process.exitCode ?? 0);
-  } catch (err) {
+  } catch (thrown) {
+    const err = fsUserError(thrown) ?? thrown;
     // A monitoring system reads the plugin's stdout: `check` always says something there.
     if (wanted === 'check') {
       process.stdout.write(`DANE UNKNOWN - ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
@@ -62,9 +65,12 @@ export async function main(argv: string[]): Promise<number> {
 
 const codes = (list: readonly (readonly [number, string])[]) => list.map(([n, text]) => `${n} ${text}`).join(', ');
 
-function report(err: unknown, verbose: boolean): number {
+/** The one place a failure leaves the process: a user error (file-system ones too) exits with its code, anything else 70. */
+function report(thrown: unknown, verbose: boolean): number {
+  const err = fsUserError(thrown) ?? thrown;
   if (err instanceof UserError) {
-    process.stderr.write(`dane-hook: ${err.message}\n`);
+    // Newlines are the message's own (one problem per line); other control characters are escaped.
+    process.stderr.write(`dane-hook: ${oneLine(err.message)}\n`);
     if (verbose && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
     return err.exitCode;
   }

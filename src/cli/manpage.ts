@@ -23,7 +23,12 @@ function flagItem(r: FlagRow): string {
   return `.TP\n${alias}\\fB\\-\\-${roff(r.flag)}\\fR${value}\n${roff(r.help)}.${config}`;
 }
 
-export function manPage(version: string, date: string): string {
+/**
+ * `help`: each command's own `--help` text (scripts/bundle.mjs runs the built CLI for it), so the
+ * options particular to one command (check --resolver, advance --wait, tlsa --format...) are in
+ * the page exactly as --help prints them.
+ */
+export function manPage(version: string, date: string, help: Record<string, string> = {}): string {
   const rows: readonly FlagRow[] = FLAGS;
   const out: string[] = [
     `.TH DANE\\-HOOK 1 "${date}" "dane\\-hook ${roff(version)}" "User Commands"`,
@@ -38,7 +43,7 @@ export function manPage(version: string, date: string): string {
     '.SH COMMANDS',
   ];
   for (const [name, c] of Object.entries(COMMANDS)) out.push('.TP', `\\fB${roff(name)}\\fR`, `${roff(c.describe)}.`);
-  out.push('.PP', roff('dane-hook COMMAND --help lists the options of one command, those particular to it included.'));
+  out.push('.PP', roff('dane-hook COMMAND --help lists the options of one command, those particular to it included; the same text is under COMMAND HELP below.'));
   out.push('.SH OPTIONS', roff('The options of deploy, pre-renew, advance, status and check:'));
   for (const [group, title] of Object.entries(FLAG_GROUPS)) {
     out.push(`.SS "${roff(title.replace(/:$/, ''))}"`);
@@ -61,6 +66,11 @@ export function manPage(version: string, date: string): string {
   for (const [code, text] of EXIT_MEANINGS) out.push('.TP', `\\fB${code}\\fR`, roff(text));
   out.push('.PP', roff('check exits with the monitoring-plugin codes instead:'));
   for (const [code, text] of CHECK_EXIT_MEANINGS) out.push('.TP', `\\fB${code}\\fR`, roff(text));
+  const helped = Object.keys(COMMANDS).filter((name) => help[name]?.trim());
+  if (helped.length > 0) {
+    out.push('.SH "COMMAND HELP"');
+    for (const name of helped) out.push(`.SS "${roff(name)}"`, '.nf', roff(help[name]!.trimEnd()), '.fi');
+  }
   out.push('.SH FILES', '.TP', roff(DEFAULT_CONFIG_PATH), 'The config file.', '.TP', roff('/var/lib/dane-hook'), 'Rollover state, one directory per service.');
   out.push('.SH "SEE ALSO"', '\\fBnsupdate\\fR(1), \\fBcertbot\\fR(1), \\fBdehydrated\\fR(1)', '');
   return out.join('\n');

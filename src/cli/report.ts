@@ -44,7 +44,9 @@ export function reportJson(reports: RunReport[], failures: RunFailure[] = []): u
 export function reportText(r: RunReport, opts: { quiet?: boolean; now: number }): { out: string[]; err: string[] } {
   const out: string[] = [];
   const err = r.warnings.map((w) => `dane-hook: warning: ${r.service}: ${w}`);
-  if (opts.quiet) return { out, err };
+  // --quiet silences success only: a hook's log (acme.sh says just "Error occurred when running
+  // pre hook") must show why the run did not exit 0, so the full account goes to stderr then.
+  if (opts.quiet && r.exitCode === Exit.OK) return { out, err };
   const verb = r.applied ? '' : '(dry run) would ';
   if (r.steps.length === 0) out.push(`${r.service}: ${r.exitCode === Exit.UNSAFE_PLAN ? "nothing done: withdrawals held (they need --force)" : r.held.length > 0 ? "nothing done: withdrawals held" : "nothing to do"}`);
   for (const s of r.steps) out.push(`${r.service}: ${verb}${stepText(s)}`);

@@ -1,7 +1,7 @@
 // Reading one object of the config (or the flags shaped like one) into typed, checked fields.
 // Nothing is required here and no defaults are applied: a service may get its fields from the
 // config file, the defaults section and flags, and is completed in service.ts.
-import { readFileSync, statSync } from 'node:fs';
+import { readBounded } from '../io/read-bounded.js';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { checkFile } from '../acme/files.js';
@@ -123,7 +123,7 @@ function checkApiUrl(ctx: Ctx, raw: string, key: string): string | undefined {
 }
 
 function checkApiKeyFile(path: string, what: string): string {
-  if (statSync(path).size === 0 || readFileSync(path, 'utf8').trim() === '') throw new UserError(`${what}: ${path} is empty: it must hold the PowerDNS API key`);
+  if (readBounded(path, { what: `${what}: ${path}` }).toString('utf8').trim() === '') throw new UserError(`${what}: ${path} is empty: it must hold the PowerDNS API key`);
   return path;
 }
 

@@ -1,17 +1,13 @@
 // Reading the config file: a missing file or malformed JSON is one line naming the file and, for
 // JSON, the line and column.
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { readBounded } from '../io/read-bounded.js';
+import { shownValue } from '../io/shown.js';
 
 export function readJsonFile(file: string): unknown {
   let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code})`;
-    throw new UserError(`config ${file} ${why}`, { cause: err });
-  }
+  // Bounded: a config named as /dev/zero or a FIFO must not hang or fill memory.
+  text = readBounded(file, { what: `config ${shownValue(file)}` }).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {

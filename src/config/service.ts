@@ -1,4 +1,5 @@
 // Completing a service: defaults, required fields, and rules that look at several fields at once.
+import { relative, resolve, sep } from 'node:path';
 import { parseOwner } from '../tlsa/name.js';
 import { paramsText, parseParams, type TlsaParams } from '../tlsa/record.js';
 import { backendRow, impliedBackend, unmetNeeds } from '../dns/backends.js';
@@ -89,5 +90,30 @@ export function checkUniqueIds(ctx: Ctx, services: readonly { id: string; path: 
     const other = first.get(s.id);
     if (other === undefined) first.set(s.id, s.path);
     else fail(ctx, s.path, `has the same id "${s.id}" as ${other}: give one of them an explicit "id"`);
+  }
+}
+
+/** `inner` is `outer` or a path inside it (lexically; both absolute). */
+export function within(inner: string, outer: string): boolean {
+  const rel = relative(resolve(outer), resolve(inner));
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep));
+}
+
+/**
+ * Errors for activate dirs that would collide: two services writing one folder (each would swap
+ * the other's key in), or an activate dir in the state dir (or holding it), where pruning and
+ * the chain copies live.
+ */
+export function checkActivateDirs(ctx: Ctx, services: readonly { activateDir?: string; path: string }[], stateDir: string): void {
+  const seen: { dir: string; path: string }[] = [];
+  for (const s of services) {
+    if (s.activateDir === undefined) continue;
+    const at = s.path === '' ? 'activateDir' : `${s.path}.activateDir`;
+    if (within(s.activateDir, stateDir) || within(stateDir, s.activateDir)) {
+      fail(ctx, at, `${s.activateDir} is ${within(s.activateDir, stateDir) ? 'inside' : 'around'} the state dir ${stateDir}: give the services a folder of their own outside it`);
+    }
+    const other = seen.find((o) => within(s.activateDir!, o.dir) || within(o.dir, s.activateDir!));
+    if (other) fail(ctx, at, `${s.activateDir} is also (or holds) the activate dir of ${other.path || 'the service given by flags'}: each service needs its own`);
+    seen.push({ dir: s.activateDir, path: s.path });
   }
 }

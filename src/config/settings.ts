@@ -33,7 +33,7 @@ import { checkKeys, configCtx, fail, flagsCtx, isObject, type Ctx } from './cont
 import { DEFAULTS_KEYS, ID_PATTERN, readDns, readExtraCa, readRecords, readService, readString, readTtl, prune, type DnsFields, type ServiceFields } from './fields.js';
 import { FLAG_OF, SERVICE_KEYS, SOURCE_KEYS, type FlagInput } from './flags.js';
 import { readJsonFile } from './json.js';
-import { checkUniqueIds, completeService, deriveId, type Defaults } from './service.js';
+import { checkActivateDirs, checkUniqueIds, completeService, deriveId, type Defaults } from './service.js';
 import { DEFAULT_STATE_DIR, type GlobalSettings, type ServiceSettings } from './types.js';
 
 export interface ConfigResult {
@@ -112,13 +112,16 @@ export function buildSettings(opts: BuildOptions): ConfigResult {
 
   const services: ServiceSettings[] = [];
   const placed: { id: string; path: string }[] = [];
+  const activate: { activateDir?: string; path: string }[] = [];
   for (const e of entries) {
     const s = completeService(e.ctx, e.path, e.fields, { ...e.dns, ...fDns }, defaults);
     if (s) services.push(s);
+    activate.push({ activateDir: s?.activateDir ?? e.fields.activateDir, path: e.path });
     const id = s?.id ?? e.fields.id ?? deriveId(e.fields.tlsaNames);
     if (id) placed.push({ id, path: e.path || `--id ${id}` });
   }
   checkUniqueIds(ctxs[0]!, placed);
+  checkActivateDirs(ctxs[0]!, activate, stateDir ?? DEFAULT_STATE_DIR);
   const errors = ctxs.flatMap((c) => c.errors);
   const warnings = ctxs.flatMap((c) => c.warnings);
   if (errors.length > 0) return { errors, warnings };

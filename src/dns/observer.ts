@@ -4,6 +4,7 @@
 import type * as packet from 'dns-packet';
 import { sameRecord, type Matching, type Selector, type TlsaRecord, type Usage } from '../tlsa/record.js';
 import { formatServer } from './address.js';
+import { cnameIn, cnameRefusal } from './cname.js';
 import { query, type Ask, type DnsReply, type QueryOptions } from './query.js';
 import type { NameObservation, ServerAddress, ServerAnswer } from './types.js';
 
@@ -12,11 +13,15 @@ export type ObserveOptions = Pick<QueryOptions, 'timeoutMs' | 'retries'> & {
   now?: () => number;
   /** A run's query pool (pool.ts): bounded concurrency and shared sockets over many names. */
   ask?: Ask;
+  /** Report a CNAME at the name in `cname` instead of refusing the name (check follows it). */
+  allowCname?: boolean;
 };
 
 export async function observeTlsa(name: string, servers: ServerAddress[], options: ObserveOptions = {}): Promise<NameObservation> {
   const at = (options.now ?? Date.now)();
   const answers = await Promise.all(servers.map((s) => askOne(name, s, options)));
+  const aliased = answers.find((a) => a.cname);
+  if (aliased && !options.allowCname) throw cnameRefusal(name, aliased.cname!, aliased.server);
   return { name, at, answers };
 }
 
@@ -43,6 +48,8 @@ export function readAnswer(server: string, name: string, reply: DnsReply): Serve
   const own = (reply.answers ?? []).filter((a) => sameName(a.name, name));
   const tlsa = own.filter((a): a is packet.TlsaAnswer => a.type === 'TLSA');
   const signed = own.some((a) => a.type === 'RRSIG' && (a as packet.RrsigAnswer).data.typeCovered === 'TLSA');
+  const cname = cnameIn(reply, name);
+  if (cname) return { server, status: 'nodata', records: [], signed: false, cname };
   if (tlsa.length === 0) return { server, status: 'nodata', records: [], signed: false };
   const records: TlsaRecord[] = tlsa.map((a) => ({
     usage: a.data.usage as Usage,

@@ -7,7 +7,7 @@
 // fail when our own change is not there, and the rollover's later observation catches the rest.
 // The API key is read from its file at apply time and goes only into the X-API-Key header: it is
 // never printed, logged or put into an error message.
-import { readFileSync } from 'node:fs';
+import { readBounded } from '../io/read-bounded.js';
 import { DnsError, UserError } from '../errors.js';
 import { paramsText, recordKey, type TlsaRecord } from '../tlsa/record.js';
 import { checkChanges } from './changes.js';
@@ -37,12 +37,7 @@ interface ApiRrset {
 
 /** The key, trimmed; a UserError (naming the file, never the content) when it cannot be used. */
 export function readApiKey(file: string): string {
-  let key: string;
-  try {
-    key = readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new UserError(`PowerDNS API key file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
-  }
+  const key = readBounded(file, { what: `PowerDNS API key file ${file}` }).toString('utf8').trim();
   if (key === '') throw new UserError(`PowerDNS API key file ${file} is empty`);
   if (/[\0-\x1f\x7f]/.test(key)) throw new UserError(`PowerDNS API key file ${file} holds more than one line or a control character`);
   return key;

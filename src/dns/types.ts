@@ -82,6 +82,8 @@ export interface ServerAnswer {
   ttl?: number;
   /** An RRSIG covering the TLSA RRset came with it (DO bit set in the query). */
   signed: boolean;
+  /** The name is a CNAME to this target (absolute); the records are then the target's, if any. */
+  cname?: string;
   error?: string;
 }
 

@@ -104,3 +104,13 @@ export function nextKeyRef(path: string, settings: ServiceSettings): { ref: Chai
   }
   return { ref: { id: `key-${sha256(m.spki)}`, records: specs.map((p) => recordForKey(m.spki, p)) }, keyType: m.keyType };
 }
+
+/** Validity (ms) of the stored copy of a chain's leaf (cert.pem in its folder); undefined if unreadable. */
+export function storedValidity(dir: string): { notBefore: number; notAfter: number } | undefined {
+  try {
+    const x = new X509Certificate(loadChain(join(dir, 'cert.pem'))[0]!);
+    return { notBefore: Date.parse(x.validFrom), notAfter: Date.parse(x.validTo) };
+  } catch {
+    return undefined;
+  }
+}

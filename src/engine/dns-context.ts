@@ -12,6 +12,7 @@ import { neededSetting } from '../config/flags.js';
 import { formatServer } from '../dns/address.js';
 import { recordKey } from '../tlsa/record.js';
 import type { OwnedRecord, Presence } from '../rollover/types.js';
+import type { EmitSink } from './types.js';
 
 export interface DnsContext {
   /** name -> zone it is in */
@@ -41,16 +42,12 @@ export const UNVERIFIED = 'no --server or --auth-server: publication cannot be c
 const inZone = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
 
 /** `names`: every name to observe, the configured ones and any where owned records remain. */
-export async function dnsContext(settings: ServiceSettings, out?: { write(s: string): unknown }, names: string[] = settings.tlsaNames, run: RunDns = {}): Promise<DnsContext> {
+export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, names: string[] = settings.tlsaNames, run: RunDns = {}): Promise<DnsContext> {
   const d = settings.dns;
   const warnings: string[] = [];
-  // Emitted changes are rendered and written to `out` (the CLI's sink); without one they are dropped
-  // (check and status only observe). Loaded when used: nothing that only observes loads a backend.
-  const emitted = async (changes: RecordChange[], zone: string) => {
-    const { renderChanges } = await import('../dns/render.js');
-    const text = renderChanges(changes, d.emitFormat, { zone, server: d.server });
-    if (text !== '') out?.write(text);
-  };
+  // Emitted changes go to the CLI's sink, which renders them; without one they are dropped (check
+  // and status only observe). Backends load when used: nothing that only observes loads one.
+  const emitted = async (changes: RecordChange[], zone: string) => emit?.(changes, { zone, format: d.emitFormat, server: d.server });
   const backend: Backend = lazyBackend(d, emitted, (row, need) => new UserError(`the ${row.name} backend needs ${neededSetting(need.key)}: ${need.why}`));
   const asked = d.server ?? d.authServers[0];
   if (!asked) {

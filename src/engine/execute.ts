@@ -12,7 +12,7 @@ import type { Step } from '../rollover/types.js';
 import { saveService, type ServiceFile } from '../state/store.js';
 import type { DnsContext } from './dns-context.js';
 import { reload, writeActivateDir } from './activate.js';
-import { parseEndpoint, presentedChain } from '../tls/probe.js';
+import { KEY_TYPES, parseEndpoint, presentedChain } from '../tls/probe.js';
 import { defaultStartTls } from '../tls/starttls.js';
 
 export interface ApplyContext {
@@ -107,17 +107,27 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
   return { done };
 }
 
-/** Undefined when the live endpoint presents the chain in service; else what is wrong. */
+/**
+ * Undefined when the live endpoint presents the chain in service; else what is wrong. An endpoint
+ * may serve one certificate per key type (RSA + ECDSA): the chain counts as presented when the
+ * endpoint presents it to a client that asks for its key type.
+ */
 async function verifyPresented(settings: ServiceSettings, chainId: string): Promise<string | undefined> {
   const connect = settings.connect!;
   const starttls = settings.starttls ?? defaultStartTls(parseEndpoint(connect).port);
-  let presented: Buffer[];
-  try {
-    presented = await presentedChain(connect, starttls, { timeoutMs: 10_000 });
-  } catch (err) {
-    return `could not read the chain ${connect} presents (${(err as Error).message}); stale records stay until it can be checked`;
+  const seen = new Set<string>();
+  // Right after a reload the service may still be starting: a refused connection is tried again.
+  for (const keyType of [undefined, ...KEY_TYPES]) {
+    let presented: Buffer[];
+    try {
+      presented = await presentedChain(connect, starttls, { timeoutMs: 10_000, keyType, refusedRetryMs: keyType ? 0 : 5000 });
+    } catch (err) {
+      if (keyType) continue; // no certificate of that type: the handshake fails, nothing to learn
+      return `could not read the chain ${connect} presents (${(err as Error).message}); stale records stay until it can be checked`;
+    }
+    const leaf = presented[0] ? createHash('sha256').update(presented[0]).digest('hex') : '';
+    if (leaf === chainId) return undefined;
+    seen.add(leaf);
   }
-  const leaf = presented[0] ? createHash('sha256').update(presented[0]).digest('hex') : '';
-  if (leaf !== chainId) return `${connect} still presents another certificate than the one in service (did the reload fail?); stale records stay`;
-  return undefined;
+  return `${connect} still presents ${seen.size > 1 ? 'other certificates' : 'another certificate'} than the one in service (did the reload fail?); stale records stay`;
 }

@@ -16,13 +16,13 @@ import { lockPath, saveService } from '../state/store.js';
 import type { RunDns } from './dns-context.js';
 import { changesByZone, execute } from './execute.js';
 import { commitDecision, finishRun, prepareRun, stateText, type Prepared } from './run.js';
-import type { RunOptions, RunReport, Trigger } from './types.js';
+import type { EmitSink, RunOptions, RunReport, Trigger } from './types.js';
 
 export interface ManyItem {
   settings: ServiceSettings;
   trigger: Trigger;
   /** Where this service's emit backend prints. */
-  out?: { write(s: string): unknown };
+  emit?: EmitSink;
 }
 
 export type ManyResult = { report: RunReport; error?: undefined } | { error: unknown; report?: undefined };
@@ -41,7 +41,7 @@ export async function runServices(stateDir: string, items: ManyItem[], opts: Run
     await eachLimit(items, PREPARE_CONCURRENCY, async (it, i) => {
       try {
         if (!opts.dryRun) locks.push(await acquireLock(lockPath(stateDir, it.settings.id)));
-        prepared[i] = await prepareRun(stateDir, it.settings, it.trigger, { ...opts, out: it.out }, clock, shared);
+        prepared[i] = await prepareRun(stateDir, it.settings, it.trigger, { ...opts, emit: it.emit }, clock, shared);
       } catch (error) {
         results[i] = { error };
       }

@@ -8,13 +8,14 @@ import { decide, emptyState } from '../rollover/decide.js';
 import type { ChainReadiness, ChainRef, DecideTrigger, RolloverState, Step } from '../rollover/types.js';
 import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
-import { loadDeployedChain, pinRecords, storeChain } from './chain.js';
+import { loadDeployedChain, pinRecords, storeChain, storedValidity } from './chain.js';
 import { UNVERIFIED, dnsContext, observe, type DnsContext, type RunDns } from './dns-context.js';
 import { checkActivateDir } from './activate.js';
 import { execute } from './execute.js';
 import { loadNextKey } from './next-key.js';
 import { decideOptions } from './options.js';
 import type { RunOptions, RunReport, Trigger } from './types.js';
+import { rrsetSizeWarnings } from './rrset-size.js';
 
 export type { RunOptions, RunReport, Trigger } from './types.js';
 
@@ -22,11 +23,16 @@ function newFile(settings: ServiceSettings, now: number): ServiceFile {
   return { version: 1, id: settings.id, settings, rollover: emptyState(), chains: {}, history: [], updatedAt: now };
 }
 
-/** State written before chains carried their validity: take notAfter from the stored chain info. */
+/**
+ * State written before chains carried their validity: take it from the stored copy of the
+ * certificate (notBefore too: the pre-renew gate needs the lifetime), else notAfter from the info.
+ */
 function withValidity(state: RolloverState, file: ServiceFile): RolloverState {
   const fill = <T extends ChainRef | undefined>(c: T): T => {
-    if (!c || c.notAfter !== undefined || !file.chains[c.id]) return c;
-    return { ...c, notAfter: Date.parse(file.chains[c.id]!.notAfter) };
+    const info = c && file.chains[c.id];
+    if (!c || !info || (c.notAfter !== undefined && c.notBefore !== undefined)) return c;
+    const validity = storedValidity(info.dir);
+    return { ...c, notAfter: c.notAfter ?? validity?.notAfter ?? Date.parse(info.notAfter), notBefore: c.notBefore ?? validity?.notBefore };
   };
   return { ...state, inService: fill(state.inService), pending: fill(state.pending), waiting: (state.waiting ?? []).map(fill), retiring: fill(state.retiring) };
 }
@@ -98,14 +104,14 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, tr
 
   // Names that left the config still hold records of ours: observe them too, to withdraw them.
   const names = [...new Set([...settings.tlsaNames, ...file.rollover.owned.map((o) => o.name)])];
-  const ctx = await dnsContext(settings, opts.out, names, shared);
+  const ctx = await dnsContext(settings, opts.emit, names, shared);
   // Unverifiable emit is said when something is emitted, not on every quiet timer run.
   warnings.push(...ctx.warnings.filter((w) => ctx.verified || !w.startsWith(UNVERIFIED)));
   const { presence, observations } = await observe(ctx, names, file.rollover.owned);
   warnings.push(...observationErrors(observations));
   const now = clock();
   const d = decide(file.rollover, decideTrigger, { presence, negativeTtl: ctx.negativeTtl }, now, options);
-  warnings.push(...d.warnings);
+  warnings.push(...d.warnings, ...rrsetSizeWarnings(presence, d.plan));
   if (!ctx.verified && d.plan.some((st) => st.kind === 'publish' || st.kind === 'withdraw')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
   const nextOf = (r: ChainReadiness[]) => (trigger.kind === 'pre-renew' ? r.find((x) => x.role === 'next key')?.ready : undefined);
   const report: RunReport = {
@@ -156,14 +162,16 @@ export async function finishRun(p: Prepared, done: Step[], held: string | undefi
     // Look again at once: the wait for readiness starts when every server serves the new
     // records, and on a single primary that is now, not at the next run.
     const again = await observe(ctx, names, file.rollover.owned);
-    const later = decide(file.rollover, { kind: 'advance' }, { presence: again.presence, negativeTtl: ctx.negativeTtl }, clock(), options);
+    // pre-renew decides again as pre-renew: the gate (held, or let through near expiry) as it stands now.
+    const laterTrigger: DecideTrigger = { kind: trigger.kind === 'pre-renew' ? 'pre-renew' : 'advance' };
+    const later = decide(file.rollover, laterTrigger, { presence: again.presence, negativeTtl: ctx.negativeTtl }, clock(), options);
     file.rollover = later.state;
     report.nextAt = later.nextAt;
     report.readiness = roleReadiness(later.readiness);
     report.combos = later.readiness;
     if (trigger.kind === 'pre-renew') {
       report.nextReady = p.nextOf(later.readiness);
-      const gate = report.nextReady === false ? Exit.NOT_READY : Exit.OK;
+      const gate = later.outcome === Exit.NOT_READY ? Exit.NOT_READY : Exit.OK;
       report.exitCode = worst([d.outcome === Exit.NOT_READY ? Exit.OK : d.outcome, gate, held ? Exit.NOT_VERIFIED : Exit.OK]);
     }
   }

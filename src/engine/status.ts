@@ -51,8 +51,12 @@ export interface ChainStatus {
 }
 
 /** What waits, and until when, for a chain that is not yet matched by ready records. */
-function waiting(r: ChainReadiness | undefined, what: string, at: number | undefined): string[] {
+function waiting(r: ChainReadiness | undefined, what: string): string[] {
   if (!r || r.ready) return [];
+  // The chain's own time: its last combination to become ready (not the service's next wake-up,
+  // which may belong to another chain).
+  const times = r.combos.filter((c) => c.matchable).map((c) => c.readyAt);
+  const at = times.length > 0 && times.every((t) => t !== undefined) ? Math.max(...(times as number[])) : undefined;
   return [`wait, then ${what} ${r.id.slice(0, 16)}${at ? ` at ${new Date(at).toISOString()} (dane-hook advance)` : ' once its records are served everywhere'}`];
 }
 
@@ -71,7 +75,7 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
     // Without DNS, take what dane-hook published as what is served (as the emit backend does).
     presence = presenceFromOwned(settings.tlsaNames, before.owned);
   } else {
-    const ctx = await dnsContext(settings, { write: () => true });
+    const ctx = await dnsContext(settings);
     warnings.push(...ctx.warnings);
     negativeTtl = ctx.negativeTtl;
     const seen = await observe(ctx, settings.tlsaNames, before.owned);
@@ -115,6 +119,10 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
     });
     return { name, records };
   });
+  // --connect: withdrawals wait for the live check; say so, and why the last run held them.
+  const verified = d.plan.some((s) => s.kind === 'verify');
+  const last = file?.history.at(-1)?.what;
+  const lastHeld = verified && last?.startsWith('withdrawal held: ') ? last.slice('withdrawal held: '.length) : undefined;
   return {
     service: settings.id,
     mode: settings.activateDir ? 'staged' : 'direct',
@@ -124,10 +132,11 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
     next: chain(state.next, readinessOf('next key')),
     names,
     nextSteps: d.plan
-      .map(stepText)
+      .map((s) => stepText(s) + (s.kind === 'withdraw' && verified ? ' (only once the verify above succeeds)' : ''))
       .concat(d.held.map((h) => `held: ${h}`))
-      .concat(d.plan.some((s) => s.kind === 'promote') ? [] : waiting(readinessOf('pending'), 'promote the pending chain', d.nextAt))
-      .concat(waiting(readinessOf('next key'), 'use the next key (its records are not ready: pre-renew exits 5 until then)', d.nextAt)),
+      .concat(lastHeld ? [`held: the last run kept these withdrawals back: ${lastHeld}`] : [])
+      .concat(d.plan.some((s) => s.kind === 'promote') ? [] : waiting(readinessOf('pending'), 'promote the pending chain'))
+      .concat(waiting(readinessOf('next key'), 'use the next key (its records are not ready: pre-renew exits 5 until then)')),
     nextAt: iso(d.nextAt),
     observed: !opts.offline,
     warnings,

@@ -1,5 +1,6 @@
 // What a run is called with and what it reports: shared by the engine modules and the CLI.
 import type { CertFiles } from '../acme/types.js';
+import type { EmitFormat, RecordChange, ServerAddress } from '../dns/types.js';
 import type { ChainReadiness, Step } from '../rollover/types.js';
 
 export type Trigger =
@@ -11,9 +12,12 @@ export interface RunOptions {
   dryRun?: boolean;
   force?: boolean;
   now?: () => number;
-  /** Where the emit backend prints (default stdout). */
-  out?: { write(s: string): unknown };
+  /** Takes what the emit backend hands over; the CLI renders and prints it. Without: dropped. */
+  emit?: EmitSink;
 }
+
+/** Where emitted changes go, with what the CLI needs to render them (the zone, the format). */
+export type EmitSink = (changes: RecordChange[], where: { zone: string; format: EmitFormat; server?: ServerAddress }) => void;
 
 export interface RunReport {
   service: string;

@@ -202,14 +202,23 @@ export function decide(prev: RolloverState, trigger: DecideTrigger, observation:
   const codes: number[] = [];
   if (f.unsafe) codes.push(Exit.UNSAFE);
   if (refused) codes.push(Exit.UNSAFE_PLAN);
+  const policy = o.lifetime ?? defaultLifetimePolicy;
+  const lifetimeInput = { state: after, options: o, now, negativeTtl: observation.negativeTtl };
   const next = readiness.find((r) => r.role === 'next key');
-  if (trigger.kind === 'pre-renew' && next && !next.ready) codes.push(Exit.NOT_READY);
+  if (trigger.kind === 'pre-renew' && next && !next.ready) {
+    // The gate never blocks a due renewal: near expiry it lets it through (issue 12).
+    const gate = policy.renewalGate?.(lifetimeInput) ?? { verdict: 'hold', reason: "the next key's record is not ready" };
+    if (gate.verdict === 'hold') {
+      codes.push(Exit.NOT_READY);
+      held.push(`renewal: ${gate.reason}`);
+    } else warnings.push(gate.warning);
+  }
   const expiring = expiryWarning(after, o, now);
   if (expiring) {
     warnings.push(expiring);
     if (trigger.kind === 'advance') codes.push(Exit.EXPIRING);
   }
-  warnings.push(...((o.lifetime ?? defaultLifetimePolicy).warnings?.({ state: after, options: o, now }) ?? []));
+  warnings.push(...(policy.warnings?.(lifetimeInput) ?? []));
 
   return {
     state: decided,

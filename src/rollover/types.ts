@@ -140,7 +140,22 @@ export interface LifetimePolicy {
   /** How long before its notAfter the chain in service counts as close to expiry (ms). */
   warnBeforeMs(chain: ChainRef): number;
   /** Further warnings for this run (e.g. a TTL too long for the lifetime). */
-  warnings?(input: { state: RolloverState; options: DecideOptions; now: number }): string[];
+  warnings?(input: LifetimeInput): string[];
+  /**
+   * pre-renew, when the next key's record is not ready: hold the renewal (exit 5), or let it
+   * through with a warning because holding could make the certificate in service expire.
+   * Without it, a renewal is always held.
+   */
+  renewalGate?(input: LifetimeInput): { verdict: 'hold'; reason: string } | { verdict: 'release'; warning: string };
+}
+
+export interface LifetimeInput {
+  /** The state as it stands once the plan ran. */
+  state: RolloverState;
+  options: DecideOptions;
+  now: number;
+  /** The zone's negative-caching TTL (s): a new RRset waits on it too. */
+  negativeTtl: number;
 }
 
 /** What a hook call brings, reduced to chain references (the engine loaded the files). */

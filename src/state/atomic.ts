@@ -4,9 +4,25 @@ import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSy
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+/** Errors from a descriptor (write, fsync: ENOSPC, EIO) carry no path: give them the file's. */
+function withPath(err: unknown, path: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && e.path === undefined) e.path = path;
+  return err;
+}
+
 export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
+  try {
+    write(path, data, mode);
+  } catch (err) {
+    throw withPath(err, path);
+  }
+}
+
+function write(path: string, data: string | Buffer, mode: number): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  // Folders made here are the state dir's (the activate dir's are made by activate.ts): private.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   // The mode is set at creation, so a private key is never readable by others, even briefly.
   const fd = openSync(tmp, 'wx', mode);

@@ -1,37 +1,41 @@
-// One run at a time per service: an exclusive lock file holding the owner's pid. A lock left by a
-// process that no longer exists (a crash, a kill -9) is taken over under a second, short-lived
-// lock, so two runs taking over the same stale lock cannot both end up holding it.
+// One run at a time per service: an exclusive lock file holding the owner's pid, host, time and
+// boot id. A lock whose owner is gone (a crash, a kill -9, a reboot, a reused pid, or a torn empty
+// file) is taken over under a second, short-lived lock, so two runs taking over the same stale
+// lock cannot both end up holding it. (flock(2) would need a native addon: no well-kept
+// pure-JS package offers it.)
 import { openSync, closeSync, writeSync, readFileSync, rmSync, mkdirSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { Exit, UserError } from '../errors.js';
+import { bootId, staleReason } from './owner.js';
 
 export interface Lock {
   release(): void;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The line written into a new lock file, or undefined when the file exists already. */
 function create(path: string): string | undefined {
-  const line = `${process.pid} ${hostname()} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}\n`;
+  const boot = bootId();
+  const line = `${process.pid} ${hostname()} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}${boot ? ` ${boot}` : ''}\n`;
+  let fd: number;
   try {
-    const fd = openSync(path, 'wx', 0o600);
-    writeSync(fd, line);
-    closeSync(fd);
-    return line;
+    fd = openSync(path, 'wx', 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     return undefined;
   }
+  try {
+    writeSync(fd, line);
+  } catch (err) {
+    // ENOSPC between create and write: an empty lock must not stay behind us.
+    closeSync(fd);
+    rmSync(path, { force: true });
+    if ((err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = path;
+    throw err;
+  }
+  closeSync(fd);
+  return line;
 }
 
 const readOr = (path: string): string | undefined => {
@@ -48,8 +52,7 @@ function tryTake(path: string): string | undefined {
   if (mine !== undefined) return mine;
   const owner = readOr(path);
   if (owner === undefined) return undefined; // released between our open and read: try again
-  const [pid, host] = owner.split(' ');
-  if (host !== hostname() || !(Number(pid) > 0) || alive(Number(pid))) return undefined;
+  if (staleReason(owner, path) === undefined) return undefined;
   return takeOver(path, owner);
 }
 
@@ -80,7 +83,8 @@ function takeOver(path: string, owner: string): string | undefined {
 
 /** Takes the lock, waiting up to waitMs for another run to finish. */
 export async function acquireLock(path: string, waitMs = 30_000): Promise<Lock> {
-  mkdirSync(dirname(path), { recursive: true });
+  // The state dir holds private key copies: created 0700.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const until = Date.now() + waitMs;
   for (;;) {
     const mine = tryTake(path);

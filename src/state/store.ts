@@ -1,11 +1,19 @@
 // The state dir: one folder per service holding state.json (atomic), its lock, and copies of the
 // chains it knows (so a staged chain survives the ACME client's next renewal).
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import type { RolloverState } from '../rollover/types.js';
 import { writeFileAtomic } from './atomic.js';
+import { ID_PATTERN } from '../config/fields.js';
+import { readBounded } from '../io/read-bounded.js';
+import { oneLine, shownValue } from '../io/shown.js';
+import { stateProblem } from './validate.js';
+import { pruneChains, tidyActivateDir, tidyServiceDir } from './tidy.js';
+
+/** A state file holds 50 history lines and a few chains: far below this. */
+const MAX_STATE_BYTES = 8 * 1024 * 1024;
 
 /** What dane-hook knows about a stored chain, beside its records (kept in the rollover state). */
 export interface ChainInfo {
@@ -41,28 +49,34 @@ export const lockPath = (stateDir: string, id: string): string => join(serviceDi
 
 export function loadService(stateDir: string, id: string): ServiceFile | undefined {
   const path = statePath(stateDir, id);
+  if (!ID_PATTERN.test(id)) throw new UserError(`state dir ${shownValue(stateDir)}: service folder ${shownValue(id)} is not a valid id (a-z 0-9 . _ -, 1-64)`);
   if (!existsSync(path)) return undefined;
-  let data: ServiceFile;
+  let data: unknown;
   try {
-    data = JSON.parse(readFileSync(path, 'utf8')) as ServiceFile;
+    data = JSON.parse(readBounded(path, { max: MAX_STATE_BYTES }).toString('utf8'));
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError(`state file ${path} is not readable JSON (${(err as Error).message}); restore it from a backup or remove it to start over`);
   }
-  if (data?.version !== 1 || typeof data.rollover !== 'object') {
-    throw new UserError(`state file ${path} has an unknown format (version ${String(data?.version)})`);
-  }
-  return data;
+  const problem = stateProblem(data, id);
+  if (problem) throw new UserError(`state file ${path}: ${oneLine(problem)}; restore it from a backup or remove the file to start over`);
+  return data as ServiceFile;
 }
 
+/** Saves atomically (under the service's lock), then prunes old chain copies and leftovers. */
 export function saveService(stateDir: string, file: ServiceFile): void {
   file.history = file.history.slice(-50);
+  pruneChains(file);
   writeFileAtomic(statePath(stateDir, file.id), `${JSON.stringify(file, null, 2)}\n`, 0o600);
+  tidyServiceDir(serviceDir(stateDir, file.id), file);
+  if (file.settings.activateDir) tidyActivateDir(file.settings.activateDir);
 }
 
 /** Ids of the services registered in a state dir. */
 export function listServices(stateDir: string): string[] {
   const dir = join(stateDir, 'services');
   if (!existsSync(dir)) return [];
+  // A folder that is no valid id is still listed: loading it says what is wrong, for it alone.
   return readdirSync(dir)
     .filter((id) => existsSync(statePath(stateDir, id)))
     .sort();

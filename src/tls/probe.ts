@@ -9,7 +9,28 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** SNI name (default: the host of `connect` when it is a name). */
   servername?: string;
+  /**
+   * Ask for the certificate of this key type only (offered signature algorithms restricted): an
+   * endpoint with an RSA and an ECDSA certificate (s_server -cert/-dcert, Postfix
+   * smtpd_tls_chain_files) answers each client with the one it can verify.
+   */
+  keyType?: KeyType;
+  /** Keep trying this long while the connection is refused (a service still starting after a reload). */
+  refusedRetryMs?: number;
 }
+
+/** Key types as node:crypto names them (KeyObject.asymmetricKeyType). */
+export type KeyType = 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448';
+
+const RSA_SIGALGS = 'rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:rsa_pkcs1_sha256:rsa_pkcs1_sha384:rsa_pkcs1_sha512';
+const SIGALGS: Record<KeyType, string> = {
+  rsa: RSA_SIGALGS,
+  'rsa-pss': RSA_SIGALGS,
+  ec: 'ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ecdsa_secp521r1_sha512',
+  ed25519: 'ed25519',
+  ed448: 'ed448',
+};
+export const KEY_TYPES = Object.keys(SIGALGS) as KeyType[];
 
 /** Connecting or the handshake failed: the message names the endpoint and the reason. */
 export class ProbeError extends Error {
@@ -53,6 +74,19 @@ export function parseEndpoint(connect: string): { host: string; port: number } {
 
 /** DER certificates as the server presented them, leaf first. */
 export async function presentedChain(connect: string, starttls: StartTls, opts: ProbeOptions = {}): Promise<Buffer[]> {
+  const until = Date.now() + (opts.refusedRetryMs ?? 0);
+  for (;;) {
+    try {
+      return await probeOnce(connect, starttls, opts);
+    } catch (e) {
+      const refused = e instanceof ProbeError && e.stage === 'connect' && /ECONNREFUSED/.test(e.message);
+      if (!refused || Date.now() + 250 > until) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function probeOnce(connect: string, starttls: StartTls, opts: ProbeOptions): Promise<Buffer[]> {
   const { host, port } = parseEndpoint(connect);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const servername = opts.servername ?? (isIP(host) ? undefined : host.replace(/\.$/, ''));
@@ -62,7 +96,7 @@ export async function presentedChain(connect: string, starttls: StartTls, opts: 
     timer = setTimeout(() => reject(new ProbeError(`${connect}: no TLS handshake within ${timeoutMs} ms`, 'timeout')), timeoutMs);
   });
   try {
-    const probing = probe(host, port, connect, starttls, servername, sockets);
+    const probing = probe(host, port, connect, starttls, servername, sockets, opts.keyType);
     probing.catch(() => undefined); // after a timeout its own failure is no news
     return await Promise.race([probing, timeout]);
   } finally {
@@ -72,7 +106,7 @@ export async function presentedChain(connect: string, starttls: StartTls, opts: 
   }
 }
 
-async function probe(host: string, port: number, shown: string, starttls: StartTls, servername: string | undefined, sockets: Socket[]): Promise<Buffer[]> {
+async function probe(host: string, port: number, shown: string, starttls: StartTls, servername: string | undefined, sockets: Socket[], keyType?: KeyType): Promise<Buffer[]> {
   const plain = await new Promise<Socket>((resolve, reject) => {
     const s = tcpConnect({ host, port });
     sockets.push(s);
@@ -93,7 +127,7 @@ async function probe(host: string, port: number, shown: string, starttls: StartT
       socket: plain,
       servername,
       rejectUnauthorized: false,
-      secureContext: createSecureContext({ ca: NO_TRUST_STORE }),
+      secureContext: createSecureContext({ ca: NO_TRUST_STORE, ...(keyType ? { sigalgs: SIGALGS[keyType] } : {}) }),
     });
     sockets.push(s);
     s.once('secureConnect', () => resolve(s));

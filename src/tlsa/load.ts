@@ -1,8 +1,9 @@
 // Certificates, keys and CSRs from files: PEM (one block or a bundle) or DER. parseMaterial is
 // pure; loadMaterial/loadChain are the edge that reads a path or standard input ('-').
 import type { KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { readBounded } from '../io/read-bounded.js';
+import { shownValue } from '../io/shown.js';
 import { DerError, readTlv } from './der.js';
 import { itemFromDer, itemFromPem, ItemError, type Item } from './items.js';
 import { looksLikePem, PemError, pemBlocks } from './pem.js';
@@ -27,7 +28,7 @@ export interface Material {
 }
 
 /** How a source is named in messages. */
-export const shownSource = (source: string): string => (source === '-' ? 'standard input' : source);
+export const shownSource = (source: string): string => (source === '-' ? 'standard input' : shownValue(source));
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
@@ -87,23 +88,8 @@ function assemble(found: Item[], source: string, shown: string): Material {
   throw new UserError(`${shown} holds no certificate, key or CSR`);
 }
 
-const READ_ERRORS: Record<string, string> = {
-  ENOENT: 'does not exist',
-  EISDIR: 'is a directory, not a file',
-  EACCES: 'cannot be read: permission denied',
-  EPERM: 'cannot be read: permission denied',
-  ENOTDIR: 'does not exist (a parent is not a directory)',
-};
-
-/** Reads a file or standard input ('-'). Throws a one-line UserError naming the path. */
-export function readSource(path: string): Buffer {
-  try {
-    return readFileSync(path === '-' ? 0 : path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? '';
-    throw new UserError(`${shownSource(path)} ${READ_ERRORS[code] ?? `cannot be read: ${code || (e as Error).message}`}`, { cause: e });
-  }
-}
+/** Reads a file or standard input ('-'), refusing devices, FIFOs and huge files. One-line UserError naming the path. */
+export const readSource = (path: string): Buffer => readBounded(path, { what: shownSource(path) });
 
 export const loadMaterial = (path: string): Material => parseMaterial(readSource(path), path);
 

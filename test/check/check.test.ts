@@ -85,12 +85,16 @@ describe('dane-hook check against a signed zone, a validating resolver and live 
   test('all agree: DANE OK (exit 0), and openssl s_client verifies each validated record', async () => {
     const r = await check(checkArgs());
     assert.equal(r.exitCode, 0, r.stdout + r.stderr);
-    assert.match(r.stdout.split('\n')[0]!, /^DANE OK - mx\.example\.test: 1 name, chain matched by (3 1 1, 2 1 1|2 1 1, 3 1 1) \| days_left=\d+\.\d;14;3$/);
+    assert.match(r.stdout.split('\n')[0]!, /^DANE OK - mx\.example\.test: 1 name, chain matched by (3 1 1, 2 1 1|2 1 1, 3 1 1) \| days_left=\d+\.\d;6;2$/, 'the 30-day test certificates get 1/5 and 1/15 of their lifetime');
     const v = await validated(bind, unbound);
     assert.ok(v.ad, 'unbound validated the RRset');
     assert.deepEqual(v.records.sort(), [ta, ee].sort());
     for (const rr of v.records) assert.equal(await opensslDane(tls.address, [rr]), 0, `openssl accepts ${rr}`);
     assert.deepEqual(r.json.services[0]!.endpoints[0]!.matchedBy.sort(), [ta, ee].sort());
+    // Readiness per combination, as the rollover counts it (issue 7: "3 1 1 ready, 2 1 1 ready").
+    assert.match(r.stdout, new RegExp(`\\n  chain in service [0-9a-f]{12}: 3 1 1 (ready|ready at \\S+|not served everywhere), 2 1 1 (ready|ready at \\S+|not served everywhere)\\n`), r.stdout);
+    const readiness = (r.json.services[0] as { readiness?: { role: string; readiness: string }[] }).readiness;
+    assert.deepEqual(readiness?.map((c) => c.role), ['chain in service']);
   });
 
   test('--format prometheus and --textfile: promtool parses the exposition; a stale record is a 0 match', async () => {

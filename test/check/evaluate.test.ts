@@ -9,7 +9,7 @@ import { evaluateEndpoint, evaluateService, worstOf, EXIT_OF, type EndpointFacts
 import { buildReport } from '../../src/check/report.js';
 import type { ServerAnswer } from '../../src/dns/types.js';
 import { parseRecord, type TlsaRecord } from '../../src/tlsa/record.js';
-import { makePki, openssl, renewLeaf, type LeafPaths, type Pki } from '../support/pki.js';
+import { makeIntermediate, makeLeaf, makePki, openssl, renewLeaf, type LeafPaths, type Pki } from '../support/pki.js';
 
 const T: Thresholds = { warnDays: 14, critDays: 3 };
 const DAY = 86_400_000;
@@ -154,6 +154,32 @@ describe('evaluate (pure)', () => {
     assert.equal(evaluateEndpoint(facts(), end - 1 * DAY, { warnDays: 0, critDays: 0 }).findings.length, 0, 'thresholds 0 turn it off');
   });
 
+  test('expiry defaults scale with the lifetime: a 6-day certificate is OK at 3 days left, WARNING at 1, CRITICAL at 5 h', async () => {
+    const six = await makeLeaf(join(dir, 'six-day'), pki.intermediate, pki.root, { kind: 'ec-p256', host: 'mx.example.test', days: 6 });
+    const sixChain = [await readFile(six.certDer), chain[1]!];
+    const end = await notAfter(six.cert);
+    const at = (msLeft: number, t: Thresholds = {}) => evaluateEndpoint(facts({ presented: { certs: sixChain }, files: undefined, resolver: undefined, auth: [] }), end - msLeft, t);
+    const leafOnly = (v: ReturnType<typeof at>) => v.findings.filter((f) => f.message.startsWith('certificate ')).map((f) => `${f.severity} ${f.code}`);
+    assert.deepEqual(leafOnly(at(3 * DAY)), [], 'the 14/3-day defaults would make this CRITICAL');
+    assert.deepEqual(leafOnly(at(DAY)), ['WARNING expires']);
+    assert.match(at(DAY).findings.find((f) => f.code === 'expires')!.message, /expires in 1 d \(.*; warning below 1 d 4 h \(1\/5 of its 6 d lifetime\)\)$/);
+    assert.deepEqual(leafOnly(at(5 * 3600_000)), ['CRITICAL expires']);
+    assert.match(at(5 * 3600_000).findings.find((f) => f.code === 'expires')!.message, /critical below 9 h 36 min \(1\/15 of its 6 d lifetime\)\)$/);
+    // Given flags keep working as days, whatever the lifetime.
+    assert.deepEqual(leafOnly(at(3 * DAY, { warnDays: 14 })), ['WARNING expires']);
+    assert.match(at(3 * DAY, { warnDays: 14 }).findings.find((f) => f.code === 'expires')!.message, /warning below 14 days\)$/);
+    assert.deepEqual(leafOnly(at(3 * DAY, { warnDays: 14, critDays: 3.5 })), ['CRITICAL expires']);
+    // The 30-day leaf (a 64- or 45-day certificate behaves alike): 6 and 2 days by default.
+    const end30 = await notAfter(leaf.cert);
+    const at30 = (daysLeft: number) => evaluateEndpoint(facts(), end30 - daysLeft * DAY, {});
+    assert.deepEqual(leafOnly(at30(13)), []);
+    assert.deepEqual(leafOnly(at30(5)), ['WARNING expires']);
+    assert.deepEqual(leafOnly(at30(1.5)), ['CRITICAL expires']);
+    // The summary's performance data carries the thresholds of the leaf nearest expiry.
+    const report = buildReport([evaluateService('mx', [facts({ presented: { certs: sixChain }, files: undefined })], end - 3 * DAY, {})], {});
+    assert.match(report.summary, /\| days_left=3\.0;1\.2;0\.4$/);
+  });
+
   test('no connection: CRITICAL, and nothing is called stale without a chain to compare', () => {
     const v = evaluateEndpoint(facts({ presented: { error: 'ECONNREFUSED' }, resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, parseRecord(`3 1 1 ${'ab'.repeat(32)}`)] } }), now, T);
     assert.equal(v.severity, 'CRITICAL');
@@ -175,4 +201,72 @@ describe('evaluate (pure)', () => {
     assert.match(bad.summary, /^DANE CRITICAL - mx: the chain 127\.0\.0\.1:25 presents \(mx\.example\.test\) is matched by none/);
     assert.equal(bad.exitCode, 2);
   });
+
+  test('DANE-TA needs the leaf to name the host: ta-name, and no match (CRITICAL)', () => {
+    const v = evaluateEndpoint(facts({ host: 'other.example.test', resolver: { resolver: 'r', status: 'ok', ad: true, records: [ta] }, auth: [auth('a', [ta])], files: undefined }), now, T);
+    assert.equal(v.severity, 'CRITICAL');
+    assert.deepEqual(codes(v), ['no-match', 'ta-name']);
+    assert.match(v.findings[0]!.message, /does not name other\.example\.test/);
+    const named = evaluateEndpoint(facts({ host: 'mx.example.test', resolver: { resolver: 'r', status: 'ok', ad: true, records: [ta] }, auth: [auth('a', [ta])] }), now, T);
+    assert.equal(named.severity, 'OK', JSON.stringify(named.findings));
+  });
+
+  test('DANE-TA needs the chain signed up to the anchor, not only the anchor in it: ta-chain', async () => {
+    const sibling = await makeIntermediate(pki, 'sibling-eval');
+    const foreign = await der(sibling.cert);
+    // The leaf, then a CA certificate that did not issue it but is pinned by the record.
+    const v = evaluateEndpoint(facts({ presented: { certs: [chain[0]!, foreign] }, resolver: { resolver: 'r', status: 'ok', ad: true, records: [as211(await spki311(sibling.cert))] }, auth: [], files: undefined }), now, T);
+    assert.deepEqual(codes(v), ['no-match', 'ta-chain']);
+    assert.match(v.findings.find((f) => f.code === 'ta-chain')!.message, /names another issuer/);
+  });
+
+  test('unassigned parameters are unusable: CRITICAL alone, WARNING beside a match, never a crash of the summary', () => {
+    const odd = [{ ...ee, selector: 2 }, { ...ee, matching: 3 }, { ...ee, usage: 255 }] as unknown as TlsaRecord[];
+    const alone = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: odd }, auth: [], files: undefined }), now, T);
+    assert.deepEqual(codes(alone), ['no-match', 'unusable', 'unusable', 'unusable']);
+    assert.match(alone.findings.find((f) => f.code === 'no-match')!.message, /none of the 3 records .* is usable/);
+    const beside = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ...odd] }, auth: [] }), now, T);
+    assert.deepEqual([beside.severity, codes(beside)], ['WARNING', ['unusable', 'unusable', 'unusable']]);
+    const report = buildReport([evaluateService('mx', [facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ...odd] }, auth: [] })], now, T)], T);
+    assert.match(report.summary, /^DANE WARNING - mx: /);
+  });
+
+  test('defects named: a digest of the wrong length, the digest of empty input, a 3 0 x of another certificate', () => {
+    const shortOne = { ...ee, data: ee.data.slice(0, -2) };
+    const empty = { ...ee, data: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };
+    const oldCert = { usage: 3, selector: 0, matching: 1, data: 'ab'.repeat(32) } as TlsaRecord;
+    const v = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, shortOne, empty, oldCert] }, auth: [] }), now, T);
+    assert.deepEqual(codes(v), ['digest-length', 'ee-cert', 'empty-digest']);
+    assert.match(v.findings.find((f) => f.code === 'digest-length')!.message, /holds 31 bytes/);
+    assert.match(v.findings.find((f) => f.code === 'ee-cert')!.message, /breaks at every renewal/);
+  });
+
+  test('usages 0/1: unusable on SMTP; elsewhere validated against the trust store given', async () => {
+    const pkixEe = { ...ee, usage: 1 } as TlsaRecord;
+    const one = (over: Partial<EndpointFacts>) => evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [pkixEe] }, auth: [], files: undefined, host: 'mx.example.test', ...over }), now, T);
+    assert.deepEqual(codes(one({ smtp: true })), ['no-match', 'unusable']);
+    assert.deepEqual(codes(one({ trustStore: [] })), ['no-match', 'pkix']);
+    assert.deepEqual(codes(one({})), ['no-match', 'pkix'], 'no trust store: not verified');
+    const trusted = one({ trustStore: [await der(pki.root.cert)] });
+    assert.equal(trusted.severity, 'OK', JSON.stringify(trusted.findings));
+    const pkixTa = { ...ta, usage: 0 } as TlsaRecord;
+    const viaTa = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [pkixTa] }, auth: [], host: 'mx.example.test', trustStore: [await der(pki.root.cert)] }), now, T);
+    assert.equal(viaTa.severity, 'OK', JSON.stringify(viaTa.findings));
+    assert.deepEqual(codes(one({ trustStore: [await der(pki.root.cert)], host: 'www.example.test' })), ['no-match', 'pkix'], 'PKIX checks the name');
+  });
+
+  test('more than 12 records at a name: WARNING large-rrset', () => {
+    const many = Array.from({ length: 12 }, (_, i) => ({ ...newEe, data: (i + 16).toString(16).repeat(32) }));
+    const v = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ...many] }, auth: [], expected: [{ role: 'next key', records: many }] }), now, T);
+    assert.deepEqual(codes(v), ['large-rrset']);
+    const twelve = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ...many.slice(1)] }, auth: [], expected: [{ role: 'next key', records: many }] }), now, T);
+    assert.deepEqual(codes(twelve), []);
+  });
+
+  test('a CNAME followed by the resolver is shown, and judged at its target', () => {
+    const v = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ta], cname: ['_dane.example.test.'] } }), now, T);
+    assert.equal(v.severity, 'OK');
+    assert.deepEqual(v.via, ['_dane.example.test.']);
+  });
 });
+

@@ -118,4 +118,53 @@ describe('e2e: acme.sh contract (acme.sh not packaged: hook env simulated)', () 
     // Nothing new to publish; the previous next key is no longer announced by the client.
     for (const rec of await s.tlsa()) assert.ok(before.includes(rec), `nothing new published: ${rec}`);
   });
+
+  test('near expiry the pre-hook lets a renewal through although the next key is not ready (warning), and staged mode keeps DANE safe', async () => {
+    // Far from expiry (a 10-day certificate in service): a next key whose record is not ready holds the renewal.
+    await genKey(`${keyFile()}.next`);
+    const held = await preHook();
+    assert.equal(held.exitCode, 5, `held: ${held.stderr}`);
+
+    // The CA now issues short-lived certificates (pebble restarted: 10 minutes, a new intermediate);
+    // acme.sh renews with the key in service, and that certificate goes into service.
+    await s.restartPebble({ validitySeconds: 600 });
+    cb = await certbotFor(s.pebble, join(s.dir, 'certbot-short'));
+    await issue('short-lived');
+    const short = await spkiHash(p(`${HOST}.cer`));
+    const deployed = await reloadcmd();
+    assert.equal(deployed.exitCode, 0, deployed.stderr);
+    const settled = await s.cli(['advance', '--config', s.config, '--wait', '--max-wait', '30'], 45_000);
+    assert.equal(settled.exitCode, 0, settled.stderr);
+    const serial = async (f: string) => (await openssl(['x509', '-in', f, '-noout', '-serial'])).toString().trim();
+    assert.equal(await serial(join(s.activeDir, 'cert.pem')), await serial(p(`${HOST}.cer`)), 'the 10-minute certificate is in service');
+
+    const probe = s.probe();
+    const keys = [short];
+    try {
+      await probe.waitFor((c) => c.kind === 'ok', 15_000, 'a verified handshake');
+      // A new next key: its record cannot be ready within this run. The certificate in service has
+      // less than 2 x TTL + 1 h left, so holding could only make it expire: the gate lets it through.
+      await genKey(`${keyFile()}.next`);
+      const next = await spkiHash(`${keyFile()}.next`, true);
+      const gate = await preHook();
+      assert.equal(gate.exitCode, 0, `let through: ${gate.stderr}`);
+      assert.match(gate.stderr, /renewal let through although the next key's record is not ready: the certificate in service has only \d+ min( \d+ s)? left/);
+      assert.match(gate.stderr, /staged mode keeps the current certificate in service until the new records are ready/);
+      assert.ok((await s.tlsa()).includes(`3 1 1 ${next}`), 'the next key published by the pre-hook');
+
+      // acme.sh renews with the next key; the new chain goes into service once its record is ready.
+      await rename(`${keyFile()}.next`, keyFile());
+      await issue('short-lived-renewal');
+      const r = await reloadcmd();
+      assert.equal(r.exitCode, 0, r.stderr);
+      const adv = await s.cli(['advance', '--config', s.config, '--wait', '--max-wait', '30'], 45_000);
+      assert.equal(adv.exitCode, 0, adv.stderr);
+      assert.equal(s.served.servedSpki(), next, 'renewed with the next key, in service');
+      keys.push(next);
+      assert.deepEqual(await s.tlsa(), await expectedRecords(p(`${HOST}.cer`), await readText(p('ca.cer'))), 'the previous key and issuer withdrawn');
+      await probe.waitFor((c) => c.kind === 'ok' && c.servedSpki === next, 15_000, 'the renewed chain verified');
+    } finally {
+      await assertProbeClean(probe, keys);
+    }
+  });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../support/bind.js';
-import { startPebble, type Pebble } from '../support/pebble.js';
+import { startPebble, type Pebble, type PebbleOptions } from '../support/pebble.js';
 import { describeFailures, startProbe, type Probe, type ProbeCheck } from '../support/probe.js';
 import { CLI, runCli, type CliResult } from '../support/cli.js';
 import { openssl, spkiHash } from '../support/pki.js';
@@ -39,8 +39,8 @@ export interface Stack {
   tlsa(): Promise<string[]>;
   /** A DANE probe through the validating resolver; `usages` restricts the records it uses. */
   probe(usages?: string[]): Probe;
-  /** Replaces pebble by a fresh start (a new root and intermediate). */
-  restartPebble(): Promise<void>;
+  /** Replaces pebble by a fresh start (a new root and intermediate), optionally with another certificate validity. */
+  restartPebble(opts?: PebbleOptions): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,11 +55,12 @@ export async function spkiHashOfPem(pem: string): Promise<string> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startStack(name: string): Promise<Stack> {
+/** `pebble`: options of the first pebble start (e.g. short-lived certificates). */
+export async function startStack(name: string, opts: { pebble?: PebbleOptions } = {}): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), `dane-e2e-${name}-`));
   const parts: { stop(): Promise<void> }[] = [];
   try {
-    const [bind, pebble0] = await Promise.all([startBind({ ttl: 1 }), startPebble()]);
+    const [bind, pebble0] = await Promise.all([startBind({ ttl: 1 }), startPebble(opts.pebble)]);
     parts.push(bind, pebble0);
     const resolver = await startResolver(bind);
     parts.push(resolver);
@@ -88,9 +89,9 @@ export async function startStack(name: string): Promise<Stack> {
       cli: (args, timeoutMs) => runCli(args, { timeoutMs }),
       tlsa: async () => (await bind.dig(['+short', '+split=0', 'TLSA', `${NAME}.`])).trim().split('\n').filter(Boolean).map((l) => l.toLowerCase()).sort(),
       probe: (usages?: string[]) => startProbe({ resolverPort: resolver.port, tlsaName: NAME, host: HOST, port: served.port, usages }),
-      async restartPebble() {
+      async restartPebble(again = opts.pebble) {
         await pebble.stop();
-        pebble = await startPebble();
+        pebble = await startPebble(again);
       },
       async stop() {
         await Promise.allSettled([served.stop(), resolver.stop(), pebble.stop(), bind.stop()]);

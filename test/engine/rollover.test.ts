@@ -88,6 +88,10 @@ describe('rollover against a real BIND (staged mode)', () => {
     // With TTL 1 a loaded machine may take the 2 s wait between two CLI calls: only while the
     // pending chain is not ready does an advance have to leave it alone.
     const readyAt = Math.max(...s.pending.combos.map((c: { readyAt?: number }) => c.readyAt ?? Infinity));
+    // status names the pending chain's own time: its last combination to be ready.
+    if (!s.pending.ready && Number.isFinite(readyAt)) {
+      assert.ok(s.nextSteps.some((t: string) => t.includes(`promote the pending chain ${s.pending.id.slice(0, 16)} at ${new Date(readyAt).toISOString()}`)), s.nextSteps.join('\n'));
+    }
     const early = await runCli(['advance', '--state-dir', stateDir]);
     assert.equal(early.exitCode, 0, early.stderr);
     if (Date.now() < readyAt) assert.equal(await activeSpki(), await spkiHash(old.cert), 'advance before the wait is over promotes nothing');

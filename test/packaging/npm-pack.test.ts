@@ -32,5 +32,7 @@ test('npm pack + npm install -g: no dependencies installed; dane-hook, its man p
   assert.equal(man.stderr, '', 'man/groff warnings');
   assert.match(man.stdout, /--tlsa-name VALUE/);
   assert.match(man.stdout, /EXIT STATUS/);
+  // Options particular to one command come from that command's own --help.
+  for (const flag of ['--resolver', '--max-wait', '--generate-next-key', '--offline', '--selector', '--textfile']) assert.ok(man.stdout.includes(flag), `the man page names ${flag}`);
   await assertInstalled({ bin: join(prefix, 'bin', 'dane-hook'), hooks: join(root, 'dane-hook', 'hooks'), path: `${join(prefix, 'bin')}:/usr/bin:/bin`, dir, version });
 });

@@ -189,6 +189,34 @@ test('close to expiry with no ready replacement: a warning, and EXPIRING from ad
   assert.ok(policy.warnings.includes('TTL too long'));
 });
 
+test('the pre-renew gate (issue 12): holds a renewal far from expiry, lets it through with a warning near it', () => {
+  const day = 86_400_000;
+  const old = { ...chainOf(1, 1), notBefore: 0, notAfter: 6 * day };
+  const s = settled(old);
+  const p = obs(served(...old.records));
+  const pre: DecideTrigger = { kind: 'pre-renew', nextKey: nextKeyOf(7, [P('3 1 1')]) };
+  const far = decide(s, pre, p, 1 * day, options());
+  assert.equal(far.outcome, Exit.NOT_READY, 'five days left of six: the renewal can wait');
+  assert.match(far.held.join(), /renewal: the next key's record is not ready; the certificate in service has 5 d left, so the renewal can wait \(it is let through below 2 d left\)/);
+  const near = decide(s, pre, p, 4.5 * day, options());
+  assert.equal(near.outcome, Exit.OK, 'a third of the lifetime left: holding could make it expire');
+  assert.match(near.warnings.join('\n'), /renewal let through although the next key's record is not ready: the certificate in service has only 1 d 12 h left .*; staged mode keeps the current certificate in service/);
+  assert.ok(kinds(near).includes('publish'), "the next key's record is still published");
+  const direct = decide(s, pre, p, 4.5 * day, options({ staged: false, reload: false }));
+  assert.match(direct.warnings.join('\n'), /goes live at once with its records published now/);
+  assert.equal(decide(s, pre, p, 4.5 * day, options({ lifetime: { warnBeforeMs: () => 0 } })).outcome, Exit.NOT_READY, 'a policy without a gate always holds');
+});
+
+test('a rollover that cannot keep up with the lifetime is said, with the TTL that fits (issue 12)', () => {
+  const old = { ...chainOf(1, 1), notBefore: 0, notAfter: 300_000 };
+  const s = settled(old);
+  const p = served(...old.records);
+  const slow = decide(s, ADV, obs(p, 30), 10_000, options({ ttl: 60 }));
+  assert.ok(slow.warnings.some((w) => /^rollover cannot keep up: a new record is ready 2 x TTL 60 s = 2 min .* lower the TTL to 37 s or less/.test(w)), slow.warnings.join('\n'));
+  assert.deepEqual(decide(s, ADV, obs(p, 30), 10_000, options({ ttl: 30 })).warnings, [], 'TTL 30, negative TTL 30: 1 min fits a quarter of 5 min');
+  assert.ok(decide(s, ADV, obs(p, 60), 10_000, options({ ttl: 30 })).warnings.some((w) => /negative TTL 60 s/.test(w)), 'the negative TTL counts');
+});
+
 test('outcome order: failures over hazards over waits, not the numeric maximum', () => {
   assert.equal(worst([Exit.NOT_READY, Exit.DNS]), Exit.DNS, '5 must not hide a DNS failure');
   assert.equal(worst([Exit.UNSAFE_PLAN, Exit.USAGE]), Exit.USAGE);

@@ -67,6 +67,8 @@ export interface LeafOptions {
   host?: string;
   /** Reuse this PKCS#8 key file instead of generating a new key (a renewal with --reuse-key). */
   key?: string;
+  /** Validity in days (default 30). */
+  days?: number;
 }
 
 /** Runs openssl (no shell) and returns stdout as a Buffer. */
@@ -109,7 +111,7 @@ export async function makeLeaf(dir: string, issuer: CaPaths, root: CaPaths, opts
   else await openssl(['genpkey', ...GENPKEY[kind], '-out', key]);
   await openssl(['req', '-new', '-key', key, '-subj', `/CN=${host}`, '-out', p('csr.pem')]);
   await writeFile(p('leaf.ext'), `subjectAltName=DNS:${host}\nbasicConstraints=CA:FALSE\n`);
-  await openssl(['x509', '-req', '-in', p('csr.pem'), '-CA', issuer.cert, '-CAkey', issuer.key, '-set_serial', nextSerial(), '-days', '30', '-extfile', p('leaf.ext'), '-out', p('cert.pem')]);
+  await openssl(['x509', '-req', '-in', p('csr.pem'), '-CA', issuer.cert, '-CAkey', issuer.key, '-set_serial', nextSerial(), '-days', String(opts.days ?? 30), '-extfile', p('leaf.ext'), '-out', p('cert.pem')]);
   const [certPem, issuerPem, rootPem, keyPem] = await Promise.all([p('cert.pem'), issuer.cert, root.cert, key].map((f) => readFile(f, 'latin1')));
   const leaf: LeafPaths = {
     kind, dir, host,

@@ -29,11 +29,15 @@ export type CheckKind = 'ok' | 'dns' | 'connect' | 'dane';
 export interface ProbeCheck {
   /** When the DNS question was asked (ms since epoch). */
   at: number;
+  /** When the handshake was over (ms), if one was tried. */
+  doneAt?: number;
   kind: CheckKind;
   /** TLSA records as the resolver returned them: "3 1 1 hex", lower case. */
   records: string[];
   /** SHA-256 of the served leaf's SubjectPublicKeyInfo (hex), when a handshake happened. */
   servedSpki?: string;
+  /** The served leaf's notAfter (ms): DANE-EE matches ignore expiry (RFC 7671 §5.1), so tests check it themselves. */
+  servedNotAfter?: number;
   /** openssl's "DANE TLSA ... matched ..." line. */
   matched?: string;
   detail?: string;
@@ -82,13 +86,14 @@ export function spkiSha256(pem: string): string {
 export interface DaneResult {
   kind: 'ok' | 'connect' | 'dane';
   servedSpki?: string;
+  servedNotAfter?: number;
   matched?: string;
   detail?: string;
 }
 
 /** One DANE handshake: the chain served at 127.0.0.1:port verified against `records` only. */
-export async function verifyDane(port: number, host: string, records: string[]): Promise<DaneResult> {
-  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', host, '-showcerts', '-dane_tlsa_domain', host];
+export async function verifyDane(port: number, host: string, records: string[], starttls?: 'smtp'): Promise<DaneResult> {
+  const args = ['s_client', '-connect', `127.0.0.1:${port}`, ...(starttls ? ['-starttls', starttls] : []), '-servername', host, '-showcerts', '-dane_tlsa_domain', host];
   for (const rr of records) args.push('-dane_tlsa_rrdata', rr);
   // RFC 7672: no name checks for DANE-EE(3); DANE-TA(2) still checks the name (the SAN is the host).
   args.push('-dane_ee_no_namechecks', '-verify_return_error');
@@ -96,16 +101,18 @@ export async function verifyDane(port: number, host: string, records: string[]):
   const out = String(r.all ?? '');
   const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(out)?.[0];
   let servedSpki: string | undefined;
+  let servedNotAfter: number | undefined;
   try {
     servedSpki = pem ? spkiSha256(pem) : undefined;
+    servedNotAfter = pem ? Date.parse(new X509Certificate(pem).validTo) : undefined;
   } catch {
     servedSpki = undefined;
   }
   const matched = /DANE TLSA [^\n]*matched[^\n]*/.exec(out)?.[0];
-  if (r.exitCode === 0 && /Verification: OK|Verify return code: 0 \(ok\)/.test(out)) return { kind: 'ok', servedSpki, matched };
+  if (r.exitCode === 0 && /Verification: OK|Verify return code: 0 \(ok\)/.test(out)) return { kind: 'ok', servedSpki, servedNotAfter, matched };
   const lastLines = out.split('\n').filter((l) => /error|errno|verify|refused|Verification/i.test(l)).slice(0, 4).join(' | ');
   const kind = pem === undefined && /connect|refused|errno|reset/i.test(out) ? 'connect' : 'dane';
-  return { kind, servedSpki, matched, detail: `s_client exit ${r.exitCode}: ${lastLines || out.slice(-300)}` };
+  return { kind, servedSpki, servedNotAfter, matched, detail: `s_client exit ${r.exitCode}: ${lastLines || out.slice(-300)}` };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,7 +126,7 @@ async function checkOnce(o: ProbeOptions): Promise<ProbeCheck> {
   const usable = o.usages ? dns.records.filter((r) => o.usages!.includes(r.split(' ')[0]!)) : dns.records;
   if (usable.length === 0) return { at, kind: 'dns', records: dns.records, detail: `no TLSA record of usage ${o.usages!.join('/')} among ${dns.records.length}` };
   const tls = await verifyDane(o.port, o.host, usable);
-  return { at, records: usable, ...tls };
+  return { at, doneAt: Date.now(), records: usable, ...tls };
 }
 
 export function startProbe(o: ProbeOptions): Probe {

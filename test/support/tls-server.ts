@@ -23,6 +23,8 @@ export interface ServedFiles {
   key: string;
   /** Issuer certificates sent after the leaf. */
   chain?: string;
+  /** A second certificate of another key type (s_server -dcert): clients get the one they can verify. */
+  second?: { cert: string; key: string; chain?: string };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -40,7 +42,8 @@ export async function startTlsServer(files: ServedFiles): Promise<TlsServer> {
   let lastLog = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const args = ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', files.cert, '-key', files.key, ...(files.chain ? ['-cert_chain', files.chain] : []), '-www', '-quiet'];
+    const args = ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', files.cert, '-key', files.key, ...(files.chain ? ['-cert_chain', files.chain] : []),
+      ...(files.second ? ['-dcert', files.second.cert, '-dkey', files.second.key, ...(files.second.chain ? ['-dcert_chain', files.second.chain] : [])] : []), '-www', '-quiet'];
     const proc: ResultPromise = execa(openssl, args, { reject: false, stdin: 'ignore', all: true, buffer: false });
     const log: string[] = [];
     proc.all?.on('data', (d: Buffer) => log.push(d.toString()));

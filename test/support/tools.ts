@@ -16,6 +16,8 @@ const PACKAGES: Record<string, string> = {
   sha256sum: 'coreutils',
   'tsig-keygen': 'bind9',
   'dnssec-dsfromkey': 'bind9-utils',
+  'dnssec-keygen': 'bind9-utils',
+  'dnssec-signzone': 'bind9-utils',
   'named-compilezone': 'bind9-utils',
   pdns_server: 'pdns-server',
   pdnsutil: 'pdns-server',
@@ -23,6 +25,7 @@ const PACKAGES: Record<string, string> = {
   promtool: 'prometheus',
   lintian: 'lintian',
   'dpkg-deb': 'dpkg',
+  strace: 'strace',
 };
 
 /** Where a tool is on PATH (or /usr/sbin, /sbin), or undefined. */

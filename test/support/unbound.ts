@@ -17,10 +17,13 @@ export interface UnboundServer {
   stop(): Promise<void>;
 }
 
+/** What unbound needs of the zone's server: its zone, port and key directory (DIR/keys). */
+export type AuthoritativeZone = Pick<BindServer, 'zone' | 'port' | 'dir'>;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** DS records (SHA-256) of the zone's key-signing keys, from BIND's key directory. */
-async function trustAnchor(bind: BindServer): Promise<string> {
+async function trustAnchor(bind: AuthoritativeZone): Promise<string> {
   const keysDir = join(bind.dir, 'keys');
   const files = (await readdir(keysDir).catch(() => [] as string[])).filter((f) => f.startsWith(`K${bind.zone}`) && f.endsWith('.key'));
   const ds: string[] = [];
@@ -32,7 +35,7 @@ async function trustAnchor(bind: BindServer): Promise<string> {
   return ds.join('\n');
 }
 
-function config(o: { dir: string; port: number; zone: string; bindPort: number; anchor: boolean }): string {
+function config(o: { dir: string; port: number; zone: string; bindPort: number; anchor: boolean; stubs: string[] }): string {
   return `server:
     interface: 127.0.0.1
     port: ${o.port}
@@ -54,10 +57,7 @@ function config(o: { dir: string; port: number; zone: string; bindPort: number; 
     local-zone: "${o.zone}" transparent
     cache-max-ttl: 0
     cache-max-negative-ttl: 0
-stub-zone:
-    name: "${o.zone}"
-    stub-addr: 127.0.0.1@${o.bindPort}
-remote-control:
+${[o.zone, ...o.stubs].map((z) => `stub-zone:\n    name: "${z}"\n    stub-addr: 127.0.0.1@${o.bindPort}\n`).join('')}remote-control:
     control-enable: no
 `;
 }
@@ -67,7 +67,11 @@ async function ready(port: number, zone: string, signed: boolean): Promise<boole
   return /status: NOERROR/.test(r.stdout) && (!signed || /flags:[^;]*\bad\b/.test(r.stdout));
 }
 
-export async function startUnbound(bind: BindServer): Promise<UnboundServer> {
+/**
+ * `stubs`: child zones on the same server. Without a stub of their own, unbound would ask the
+ * glue address of a child's NS on port 53 once it has learnt the delegation.
+ */
+export async function startUnbound(bind: AuthoritativeZone, opts: { stubs?: string[] } = {}): Promise<UnboundServer> {
   requireTool('unbound');
   const dir = await mkdtemp(join(tmpdir(), 'dane-hook-unbound-'));
   const anchor = await trustAnchor(bind);
@@ -75,7 +79,7 @@ export async function startUnbound(bind: BindServer): Promise<UnboundServer> {
   let lastLog = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    await writeFile(join(dir, 'unbound.conf'), config({ dir, port, zone: bind.zone, bindPort: bind.port, anchor: anchor !== '' }));
+    await writeFile(join(dir, 'unbound.conf'), config({ dir, port, zone: bind.zone, bindPort: bind.port, anchor: anchor !== '', stubs: opts.stubs ?? [] }));
     const proc: ResultPromise = execa(requireTool('unbound'), ['-d', '-c', join(dir, 'unbound.conf')], { reject: false, stdin: 'ignore', all: true, buffer: false });
     const log: string[] = [];
     proc.all?.on('data', (d: Buffer) => log.push(d.toString()));

@@ -3,7 +3,11 @@
 // nothing waits, showing progress on a terminal.
 import type { CommandModule } from 'yargs';
 import { Exit } from '../../errors.js';
-import type { RunReport } from '../../engine/run.js';
+import { loadService, type ServiceFile } from '../../state/store.js';
+import { unreportedRenewal } from '../../acme/renewal.js';
+import { shownValue } from '../../io/shown.js';
+import type { ServiceSettings } from '../../config/types.js';
+import type { RunReport, Trigger } from '../../engine/run.js';
 import type { RunFailure } from '../report.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
 import { allServices } from '../services.js';
@@ -11,6 +15,23 @@ import { failure, isFailure, print, runBatch, worst, type CommonArgs } from './r
 import { runSpooled } from './spooled.js';
 
 type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
+
+/**
+ * The safety net for a renewal no hook reported (a deploy hook killed before it saved, or never
+ * run: certbot ignores a hook's failure and never reruns it): when the files configured for the
+ * service hold a certificate the state does not know, this run deploys them.
+ */
+function triggerFor(stateDir: string, s: ServiceSettings): { trigger: Trigger; note?: string } {
+  let known: ServiceFile | undefined;
+  try {
+    known = loadService(stateDir, s.id);
+  } catch {
+    return { trigger: { kind: 'advance' } }; // the run itself says what is wrong with the state
+  }
+  const r = unreportedRenewal(s.source, known);
+  if (r.kind !== 'renewed') return { trigger: { kind: 'advance' } };
+  return { trigger: { kind: 'deploy', files: r.files }, note: `${shownValue(r.files.cert)} holds a certificate (${r.leafId.slice(0, 12)}, expires ${r.notAfter}) that no deploy hook reported: deploying it now` };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,7 +58,12 @@ const command: CommandModule<object, Args> = {
     for (let round = 0; ; round++) {
       reports = round === 0 ? [...spooled] : [];
       const due = services.filter((s) => !(round === 0 && (spooled.some((r) => r.service === s.id) || failures.some((f) => f.service === s.id))));
-      const results = await runBatch(global.stateDir, due.map((s) => ({ settings: s, trigger: { kind: 'advance' } as const })), args, services.length === 1 && failures.length === 0);
+      const items = due.map((s) => {
+        const { trigger, note } = triggerFor(global.stateDir, s);
+        if (note) process.stderr.write(`dane-hook: warning: ${s.id}: ${note}\n`);
+        return { settings: s, trigger };
+      });
+      const results = await runBatch(global.stateDir, items, args, services.length === 1 && failures.length === 0);
       for (const r of results) {
         if (isFailure(r)) {
           failures.push(r);

@@ -4,7 +4,8 @@ import type { CommandModule } from 'yargs';
 import { UserError } from '../../errors.js';
 import { parseServer } from '../../dns/address.js';
 import { evaluateService, type ServiceVerdict } from '../../check/evaluate.js';
-import { CHECK_USAGE, gatherService } from '../../check/gather.js';
+import { EXPIRY_DEFAULTS } from '../../rollover/lifetime.js';
+import { CHECK_USAGE, gatherService, rolloverReadiness } from '../../check/gather.js';
 import { buildReport, reportText } from '../../check/report.js';
 import { systemResolver } from '../../check/resolver.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
@@ -13,6 +14,7 @@ import { renderPrometheus, type PrometheusInput } from '../../check/prometheus.j
 import { loadService } from '../../state/store.js';
 import { writeFileAtomic } from '../../state/atomic.js';
 import { resolve } from 'node:path';
+import { selectService } from '../select.js';
 
 type Args = ServiceArgs & { resolver?: string; 'warn-days'?: string; 'crit-days'?: string; timeout?: string; format?: string; textfile?: string };
 
@@ -21,8 +23,8 @@ const one = (v: unknown): string | undefined => (v === undefined ? undefined : A
 
 const usage = (message: string) => new UserError(message, { exitCode: CHECK_USAGE });
 
-function days(raw: string | undefined, flag: string, dflt: number): number {
-  if (raw === undefined) return dflt;
+function days(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!/^\d+(\.\d+)?$/.test(String(raw).trim()) || !Number.isFinite(n)) throw usage(`${flag} '${raw}' is not a number of days (0 or more)`);
   return n;
@@ -30,10 +32,13 @@ function days(raw: string | undefined, flag: string, dflt: number): number {
 
 /** Every input checked before anything is asked of the network; a bad one is UNKNOWN (exit 3). */
 function checkArgs(argv: Args) {
-  const warnDays = days(argv['warn-days'], '--warn-days', 14);
-  const critDays = days(argv['crit-days'], '--crit-days', 3);
-  if (critDays > warnDays) throw usage(`--crit-days ${critDays} is more than --warn-days ${warnDays}: the critical threshold must be the nearer one`);
-  const timeout = days(argv.timeout, '--timeout', 10);
+  // Unset thresholds scale with each certificate's lifetime (at most 14 and 3 days): a lone flag
+  // is checked against that ceiling, so --crit-days 20 alone is still an error.
+  const warnDays = days(argv['warn-days'], '--warn-days');
+  const critDays = days(argv['crit-days'], '--crit-days');
+  const [w, c] = [warnDays ?? EXPIRY_DEFAULTS.warn.days, critDays ?? (warnDays === undefined ? EXPIRY_DEFAULTS.crit.days : 0)];
+  if (c > w) throw usage(`--crit-days ${c} is more than --warn-days ${w}${warnDays === undefined ? ' (the default)' : ''}: the critical threshold must be the nearer one`);
+  const timeout = days(argv.timeout, '--timeout') ?? 10;
   if (timeout <= 0 || timeout > 300) throw usage(`--timeout '${argv.timeout}' is not valid: use 1-300 seconds`);
   let resolver;
   try {
@@ -51,8 +56,8 @@ const command: CommandModule<object, Args> = {
   builder: (y) =>
     addServiceOptions(y)
       .option('resolver', { type: 'string', coerce: one, group: 'Check:', describe: 'Validating resolver HOST[:PORT] (default: first nameserver in /etc/resolv.conf)' })
-      .option('warn-days', { type: 'string', coerce: one, group: 'Check:', describe: 'WARNING when a presented certificate expires within this many days (default 14)' })
-      .option('crit-days', { type: 'string', coerce: one, group: 'Check:', describe: 'CRITICAL when a presented certificate expires within this many days (default 3)' })
+      .option('warn-days', { type: 'string', coerce: one, group: 'Check:', describe: 'WARNING when a presented certificate expires within this many days (default 14, or 1/5 of a shorter-lived certificate\'s lifetime)' })
+      .option('crit-days', { type: 'string', coerce: one, group: 'Check:', describe: 'CRITICAL when a presented certificate expires within this many days (default 3, or 1/15 of a shorter-lived certificate\'s lifetime)' })
       .option('timeout', { type: 'string', coerce: one, group: 'Check:', describe: 'Seconds for each connection and TLS handshake (default 10)' })
       .option('format', { type: 'string', choices: ['nagios', 'prometheus'], group: 'Check:', describe: 'Output: monitoring-plugin lines, or the Prometheus text format (default nagios; --json for JSON)' })
       .option('textfile', { type: 'string', coerce: one, group: 'Check:', describe: "Also write the Prometheus text to FILE atomically (node_exporter's textfile collector)" })
@@ -82,7 +87,8 @@ function writeTextfile(file: string, text: string): void {
 async function run(argv: Args): Promise<void> {
   const opts = checkArgs(argv);
   const global = settingsFromArgs(argv, process.env, { needService: false });
-  const services = allServices(global);
+  const known = allServices(global);
+  const services = selectService(known, argv.id, CHECK_USAGE);
   if (services.length === 0) throw usage(`no services in ${global.stateDir} or the config: give --tlsa-name or --config`);
   const now = Date.now();
   const wantMetrics = argv.format === 'prometheus' || argv.textfile !== undefined;
@@ -94,8 +100,10 @@ async function run(argv: Args): Promise<void> {
       connect: argv.connect,
       starttls: argv.starttls,
       timeoutMs: opts.timeoutMs,
+      // A name shared with other services (an RSA and an ECDSA lineage) is judged with all of them.
+      peers: known.filter((p) => p.id !== s.id && p.tlsaNames.some((n) => s.tlsaNames.includes(n))),
     });
-    const verdict = evaluateService(s.id, facts, now, opts, findings);
+    const verdict: ServiceVerdict = { ...evaluateService(s.id, facts, now, opts, findings), readiness: rolloverReadiness(global.stateDir, s, now) };
     verdicts.push(verdict);
     if (wantMetrics) metrics.push({ verdict, facts, rollover: loadService(global.stateDir, s.id)?.rollover });
   }

@@ -3,7 +3,11 @@
 import { Exit, UserError, worst } from '../../errors.js';
 import { runService } from '../../engine/run.js';
 import { runServices } from '../../engine/many.js';
-import type { RunOptions, RunReport, Trigger } from '../../engine/types.js';
+import type { EmitSink, RunOptions, RunReport, Trigger } from '../../engine/types.js';
+import { renderChanges } from '../../dns/render.js';
+import { fsUserError } from '../../io/fs-errors.js';
+import { oneLine } from '../../io/shown.js';
+import { activateDirWarning } from '../../state/activate-form.js';
 import type { CertFiles } from '../../acme/types.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import { parseOwner } from '../../tlsa/name.js';
@@ -34,17 +38,24 @@ export async function runOne(
   verbose?: boolean,
 ): Promise<RunReport | RunFailure> {
   try {
-    return await runService(stateDir, s, trigger, opts);
+    return withFormWarning(await runService(stateDir, s, trigger, opts), s, trigger);
   } catch (err) {
     if (alone) throw err;
     return failure(s.id, err, verbose);
   }
 }
 
+/** The activate dir's form warning: said at each deploy (not at every quiet timer run); status says it too. */
+function withFormWarning(r: RunReport, s: ServiceSettings, trigger: Trigger): RunReport {
+  const form = trigger.kind === 'deploy' ? activateDirWarning(s.activateDir) : undefined;
+  return form ? { ...r, warnings: [...r.warnings, form] } : r;
+}
+
 /** Prints a service's failure as one line on stderr (the stack with --verbose) and records it. */
-export function failure(service: string, err: unknown, verbose?: boolean): RunFailure {
+export function failure(service: string, thrown: unknown, verbose?: boolean): RunFailure {
+  const err = fsUserError(thrown) ?? thrown;
   if (err instanceof UserError) {
-    process.stderr.write(`dane-hook: ${service}: ${err.message}\n`);
+    process.stderr.write(`dane-hook: ${service}: ${oneLine(err.message)}\n`);
     if (verbose && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
     return { service, error: err.message, exitCode: err.exitCode };
   }
@@ -65,19 +76,28 @@ export async function runBatch(stateDir: string, items: { settings: ServiceSetti
   const withEmitted = (r: RunReport, i: number): RunReport => (args.json ? { ...r, emitted: sinks[i]!.text() } : r);
   const opts = { dryRun: args.dryRun, force: args.force };
   if (items.length === 1) {
-    const r = await runOne(stateDir, items[0]!.settings, items[0]!.trigger, { ...opts, out: sinks[0]!.out }, alone, args.verbose);
+    const r = await runOne(stateDir, items[0]!.settings, items[0]!.trigger, { ...opts, emit: sinks[0]!.emit }, alone, args.verbose);
     return [isFailure(r) ? r : withEmitted(r, 0)];
   }
-  const results = await runServices(stateDir, items.map((it, i) => ({ ...it, out: sinks[i]!.out })), opts);
-  return results.map((r, i) => (r.report ? withEmitted(r.report, i) : failure(items[i]!.settings.id, r.error, args.verbose)));
+  const results = await runServices(stateDir, items.map((it, i) => ({ ...it, emit: sinks[i]!.emit })), opts);
+  return results.map((r, i) => (r.report ? withEmitted(withFormWarning(r.report, items[i]!.settings, items[i]!.trigger), i) : failure(items[i]!.settings.id, r.error, args.verbose)));
 }
 
 export const isFailure = (r: RunReport | RunFailure): r is RunFailure => 'error' in r;
 
-/** Where the emit backend's changes are printed: stdout, or with --json inside the JSON document. */
-export function jsonSink(args: CommonArgs): { out: { write(t: string): unknown }; text: () => string } {
+/**
+ * Where the emit backend's changes are rendered (nsupdate script, zone lines or JSON) and printed:
+ * stdout, or with --json inside the JSON document. Rendering is the CLI's job, not the backend's.
+ */
+export function jsonSink(args: CommonArgs): { emit: EmitSink; text: () => string } {
   let emitted = '';
-  return { out: args.json ? { write: (t: string) => (emitted += t) } : process.stdout, text: () => emitted };
+  const emit: EmitSink = (changes, where) => {
+    const text = renderChanges(changes, where.format, { zone: where.zone, server: where.server });
+    if (text === '') return;
+    if (args.json) emitted += text;
+    else process.stdout.write(text);
+  };
+  return { emit, text: () => emitted };
 }
 
 export async function runAll(

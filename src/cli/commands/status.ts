@@ -3,6 +3,10 @@ import type { CommandModule } from 'yargs';
 import { serviceStatus, type ServiceStatus } from '../../engine/status.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
 import { allServices } from '../services.js';
+import { failure, worst } from './run-common.js';
+import { activateDirWarning } from '../../state/activate-form.js';
+import type { RunFailure } from '../report.js';
+import { selectService } from '../select.js';
 
 type Args = ServiceArgs & { offline?: boolean };
 
@@ -34,7 +38,18 @@ const command: CommandModule<object, Args> = {
   handler: async (argv) => {
     const global = settingsFromArgs(argv, process.env, { needService: false });
     const statuses: ServiceStatus[] = [];
-    for (const s of allServices(global)) statuses.push(await serviceStatus(global.stateDir, s, { offline: argv.offline }));
+    // A service whose state cannot be read is one line on stderr and exit 2; the others still show.
+    const failures: RunFailure[] = [];
+    for (const s of selectService(allServices(global, (id, err) => failures.push(failure(id, err, argv.verbose as boolean | undefined))), argv.id)) {
+      try {
+        const st = await serviceStatus(global.stateDir, s, { offline: argv.offline });
+        const form = activateDirWarning(s.activateDir);
+        statuses.push(form ? { ...st, warnings: [...st.warnings, form] } : st);
+      } catch (err) {
+        failures.push(failure(s.id, err, argv.verbose as boolean | undefined));
+      }
+    }
+    process.exitCode = worst(failures.map((f) => f.exitCode));
     if (argv.json) {
       process.stdout.write(`${JSON.stringify({ version: 1, services: statuses }, null, 2)}\n`);
       return;

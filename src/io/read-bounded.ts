@@ -1,0 +1,71 @@
+// Reading a file the user named, without trusting what it is: a device (/dev/zero) would be read
+// forever, a FIFO with no writer would block forever. The file is opened non-blocking, checked
+// with fstat on the descriptor (no race with a rename), and read up to a cap no real certificate,
+// key or config reaches.
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { UserError } from '../errors.js';
+import { readReason } from './fs-errors.js';
+import { shownValue } from './shown.js';
+
+/** Certificates, keys, bundles, configs: the largest real ones are a few dozen KiB. */
+export const MAX_INPUT_BYTES = 1024 * 1024;
+
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a regular file';
+}
+
+/** Reads at most `max` bytes from an open descriptor; more is an error. */
+function readAll(fd: number, max: number, shown: string): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buf = Buffer.alloc(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (err) {
+      // A non-blocking standard input with nothing yet: wait a little (readFileSync(0) does the same).
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      throw err;
+    }
+    if (n === 0) return Buffer.concat(chunks, total);
+    total += n;
+    if (total > max) throw new UserError(`${shown} is larger than ${max / 1024} KiB: not a certificate, key or config file`);
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+}
+
+/**
+ * The bytes of a regular file (or standard input for '-'), at most `max`. Throws a one-line
+ * UserError naming the path for a missing file, a device, a FIFO, a folder, or a file too large.
+ */
+export function readBounded(path: string, opts: { max?: number; what?: string } = {}): Buffer {
+  const max = opts.max ?? MAX_INPUT_BYTES;
+  const shown = opts.what ?? (path === '-' ? 'standard input' : shownValue(path));
+  if (path === '-') return readAll(0, max, shown);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    throw new UserError(`${shown} ${readReason(err)}`, { cause: err });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UserError(`${shown} is ${kindOf(st)}: give a regular file`);
+    if (st.size > max) throw new UserError(`${shown} is larger than ${max / 1024} KiB: not a certificate, key or config file`);
+    return readAll(fd, max, shown);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`${shown} ${readReason(err)}`, { cause: err });
+  } finally {
+    closeSync(fd);
+  }
+}

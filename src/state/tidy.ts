@@ -1,0 +1,82 @@
+// What killed runs and years of renewals leave in a service's folder: temp files of writes that
+// never reached their rename, and a copy (with its private key) of every chain ever deployed.
+// Runs under the service's lock, after the state is saved, so nothing it removes is still named
+// by the state on disk or being written by another run.
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { RolloverState } from '../rollover/types.js';
+
+/** The temp names writeFileAtomic uses: .NAME.PID.RANDOM.tmp */
+export const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
+
+/** Chains kept besides those in play: a rollback target and the one before it. */
+export const KEEP_RECENT = 2;
+
+interface Chains {
+  rollover: RolloverState;
+  chains: Record<string, { id: string; dir: string; addedAt: number }>;
+}
+
+/** Ids of the chains to keep: every chain the rollover still names, and the newest others. */
+export function chainsToKeep(file: Chains): Set<string> {
+  const r = file.rollover;
+  const inPlay = new Set([r.inService, r.pending, ...(r.waiting ?? []), r.retiring, r.next].flatMap((c) => (c ? [c.id] : [])));
+  const newest = Object.values(file.chains)
+    .sort((a, b) => b.addedAt - a.addedAt)
+    .slice(0, KEEP_RECENT)
+    .map((c) => c.id);
+  return new Set([...Object.keys(file.chains).filter((id) => inPlay.has(id)), ...newest]);
+}
+
+/** Drops pruned chains from the state (before it is saved). Returns their folders. */
+export function pruneChains(file: Chains): string[] {
+  const keep = chainsToKeep(file);
+  const dropped: string[] = [];
+  for (const [id, info] of Object.entries(file.chains)) {
+    if (keep.has(id)) continue;
+    dropped.push(info.dir);
+    delete file.chains[id];
+  }
+  return dropped;
+}
+
+function entries(dir: string): { name: string; isDir: boolean }[] {
+  try {
+    // isDirectory of the entry itself: a symlink (the activate dir's temp link) is not followed.
+    return readdirSync(dir, { withFileTypes: true }).map((d) => ({ name: d.name, isDir: d.isDirectory() }));
+  } catch {
+    return [];
+  }
+}
+
+/** Removes temp files left under `dir` (and its folders) by writes that were killed. */
+export function removeTempFiles(dir: string, depth = 2): void {
+  for (const e of entries(dir)) {
+    const path = join(dir, e.name);
+    if (e.isDir && depth > 0) removeTempFiles(path, depth - 1);
+    else if (!e.isDir && TEMP_FILE.test(e.name)) rmSync(path, { force: true });
+  }
+}
+
+/**
+ * After the state is durable: removes chain folders it no longer names (pruned ones, and those a
+ * killed deploy stored but never recorded) and temp files.
+ */
+export function tidyServiceDir(serviceDir: string, file: Chains): void {
+  const named = new Set(Object.values(file.chains).map((c) => c.dir));
+  const chainsDir = join(serviceDir, 'chains');
+  for (const e of entries(chainsDir)) {
+    const path = join(chainsDir, e.name);
+    if (e.isDir && !named.has(path)) rmSync(path, { recursive: true, force: true });
+  }
+  removeTempFiles(serviceDir);
+}
+
+/** Temp files a killed promotion left in the activate dir, its versions, and its link's temp name. */
+export function tidyActivateDir(activateDir: string): void {
+  removeTempFiles(activateDir, 0);
+  removeTempFiles(`${activateDir}.versions`, 1);
+  const parent = dirname(activateDir);
+  const link = new RegExp(`^${basename(activateDir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-\\d+$`);
+  for (const e of entries(parent)) if (link.test(e.name)) rmSync(join(parent, e.name), { force: true });
+}

@@ -1,0 +1,96 @@
+// state.json is read back on every run: valid JSON of the wrong shape (a hand edit, a tool that
+// rewrote it, an older version) must be one error naming the file and the JSON path, for that
+// service only, not a crash (exit 70) that stops every other service. Values that later reach
+// nsupdate, a file path or a command (names, record data, the id) are checked as a config's are.
+import { ID_PATTERN } from '../config/fields.js';
+import { checkName } from '../tlsa/name.js';
+
+type Check = (v: unknown, path: string) => string | undefined;
+
+const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
+const is = (want: string, ok: (v: unknown) => boolean): Check => (v, p) => (ok(v) ? undefined : `${p} must be ${want}, not ${typeName(v)}`);
+
+const str = is('a string', (v) => typeof v === 'string');
+const num = is('a number', (v) => typeof v === 'number' && Number.isFinite(v));
+const bool = is('true or false', (v) => typeof v === 'boolean');
+const int = (lo: number, hi: number) => is(`an integer ${lo}-${hi}`, (v) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi);
+const hex = is('lower-case hex', (v) => typeof v === 'string' && /^(?:[0-9a-f]{2})+$/.test(v));
+const id = is('an id of a-z 0-9 . _ - (1-64)', (v) => typeof v === 'string' && ID_PATTERN.test(v));
+const dnsName: Check = (v, p) => str(v, p) ?? (() => {
+  try {
+    checkName(v as string);
+    return undefined;
+  } catch (err) {
+    return `${p}: ${(err as Error).message}`;
+  }
+})();
+
+const list = (of: Check): Check => (v, p) => (Array.isArray(v) ? first(v.map((x, i) => () => of(x, `${p}[${i}]`))) : `${p} must be a list, not ${typeName(v)}`);
+const map = (of: Check): Check => (v, p) => isObj(v) ? first(Object.entries(v).map(([k, x]) => () => of(x, `${p}[${JSON.stringify(k)}]`))) : `${p} must be an object, not ${typeName(v)}`;
+const opt = (c: Check): Check => (v, p) => (v === undefined ? undefined : c(v, p));
+const shape = (fields: Record<string, Check>): Check => (v, p) =>
+  isObj(v) ? first(Object.entries(fields).map(([k, c]) => () => c(v[k], p === '' ? k : `${p}.${k}`))) : `${p || 'the file'} must be an object, not ${typeName(v)}`;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+function first(checks: (() => string | undefined)[]): string | undefined {
+  for (const c of checks) {
+    const problem = c();
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+const params = { usage: int(0, 3), selector: int(0, 1), matching: int(0, 2) };
+const record = shape({ ...params, data: hex });
+const validity = { notBefore: opt(num), notAfter: opt(num) };
+const chainRef = shape({ id: str, records: list(record), ...validity });
+
+const settings = shape({
+  id,
+  tlsaNames: list(dnsName),
+  records: list(shape(params)),
+  ttl: int(0, 2_147_483_647),
+  dns: shape({ backend: is('emit, nsupdate, exec or powerdns', (v) => ['emit', 'nsupdate', 'exec', 'powerdns'].includes(v as string)), authServers: list(shape({ host: str, port: int(1, 65535) })), emitFormat: str, server: opt(shape({ host: str, port: int(1, 65535) })), tsigKeyFile: opt(str), zone: opt(dnsName), command: opt(str), apiUrl: opt(str), apiKeyFile: opt(str) }),
+  extraCaFiles: list(str),
+  source: shape({ lineage: opt(str), cert: opt(str), chain: opt(str), fullchain: opt(str), key: opt(str) }),
+  activateDir: opt(str),
+  reload: opt(str),
+  nextKeyFile: opt(str),
+  connect: opt(str),
+  starttls: opt(str),
+});
+
+const serviceFile = shape({
+  version: is('1', (v) => v === 1),
+  id,
+  settings,
+  rollover: shape({
+    inService: opt(chainRef),
+    pending: opt(shape({ id: str, records: list(record), ...validity, immediate: opt(bool) })),
+    waiting: opt(list(chainRef)),
+    reloadDue: opt(bool),
+    next: opt(chainRef),
+    retiring: opt(chainRef),
+    owned: list(shape({ name: dnsName, record, ttl: num, addedAt: num })),
+    seen: map(map(shape({ since: num, readyAt: num }))),
+    names: map(shape({ maxTtl: num, empty: bool })),
+  }),
+  chains: map(shape({ id: str, dir: str, subject: str, issuer: str, notAfter: str, keyType: str, spki: hex, addedAt: num })),
+  nextKeyFile: opt(str),
+  history: list(shape({ at: num, what: str })),
+  updatedAt: num,
+});
+
+/**
+ * The first problem with a parsed state file, as "JSON.path what is wrong", or undefined. The
+ * file's folder names the service: an id that differs (or escapes the folder: "../../x") is refused.
+ */
+export function stateProblem(data: unknown, folderId: string): string | undefined {
+  if (isObj(data) && data.version !== undefined && data.version !== 1) return `version ${JSON.stringify(data.version)} is not a version this dane-hook reads (1)`;
+  const problem = serviceFile(data, '');
+  if (problem) return problem;
+  const d = data as { id: string; settings: { id: string } };
+  if (d.id !== folderId) return `id ${JSON.stringify(d.id)} is not the id of its folder (${folderId})`;
+  if (d.settings.id !== folderId) return `settings.id ${JSON.stringify(d.settings.id)} is not the id of its folder (${folderId})`;
+  return undefined;
+}

@@ -1,0 +1,66 @@
+// A state file of the wrong shape is one error naming the JSON path; a good one (as the engine
+// writes it) passes; an id that is not its folder's (or escapes the state dir) is refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stateProblem } from '../../src/state/validate.js';
+import { loadService } from '../../src/state/store.js';
+import { UserError } from '../../src/errors.js';
+
+const good = (rec = { usage: 3, selector: 1, matching: 1, data: 'ab'.repeat(32) }) => ({
+  version: 1,
+  id: 'mx',
+  settings: { id: 'mx', tlsaNames: ['_25._tcp.mx.example.com.'], records: [{ usage: 3, selector: 1, matching: 1 }], ttl: 60, dns: { backend: 'nsupdate', authServers: [{ host: '127.0.0.1', port: 53 }], emitFormat: 'nsupdate', server: { host: '127.0.0.1', port: 53 } }, extraCaFiles: [], source: { lineage: '/etc/letsencrypt/live/mx' }, activateDir: '/etc/a' },
+  rollover: { inService: { id: 'c1', records: [{ ...rec }], notAfter: 2 }, waiting: [{ id: 'c0', records: [] }], reloadDue: false, owned: [{ name: '_25._tcp.mx.example.com.', record: { ...rec }, ttl: 60, addedAt: 1 }], seen: { '_25._tcp.mx.example.com.': { [rec.data]: { since: 1, readyAt: 2 } } }, names: { '_25._tcp.mx.example.com.': { maxTtl: 60, empty: false } } },
+  chains: { c1: { id: 'c1', dir: '/x', subject: 'CN=mx', issuer: 'CN=ca', notAfter: '2027-01-01T00:00:00.000Z', keyType: 'ec-p256', spki: 'abcd', addedAt: 1 } },
+  history: [{ at: 1, what: 'deployed' }],
+  updatedAt: 1,
+});
+
+test('a state file as the engine writes it passes', () => {
+  assert.equal(stateProblem(good(), 'mx'), undefined);
+});
+
+test('wrong types are named by JSON path', () => {
+  const cases: [(d: any) => void, RegExp][] = [
+    [(d) => (d.rollover.owned = {}), /^rollover\.owned must be a list, not object$/],
+    [(d) => (d.rollover.owned[0].ttl = '60'), /^rollover\.owned\[0\]\.ttl must be a number, not string$/],
+    [(d) => (d.settings.tlsaNames = ['x\nupdate delete example.com']), /^settings\.tlsaNames\[0\]: .*not a valid DNS name/],
+    [(d) => (d.rollover.inService.records[0].data = 'zz'), /^rollover\.inService\.records\[0\]\.data must be lower-case hex/],
+    [(d) => (d.history = null), /^history must be a list, not null$/],
+    [(d) => (d.chains.c1.addedAt = null), /^chains\["c1"\]\.addedAt must be a number/],
+    [(d) => (d.settings.dns.backend = 'rm -rf'), /^settings\.dns\.backend must be emit, nsupdate, exec or powerdns/],
+    [(d) => (d.version = 2), /^version 2 is not a version/],
+  ];
+  for (const [mangle, want] of cases) {
+    const d = good();
+    mangle(d);
+    assert.match(stateProblem(d, 'mx') ?? 'passed', want);
+  }
+  assert.match(stateProblem([], 'mx')!, /^the file must be an object, not a list$/);
+});
+
+test('an id read back from the state is validated and must be its folder', () => {
+  const d = good();
+  d.id = '../../x';
+  assert.match(stateProblem(d, 'mx')!, /^id must be an id of a-z/);
+  const e = good();
+  e.settings.id = 'other';
+  assert.match(stateProblem(e, 'mx')!, /settings\.id "other" is not the id of its folder \(mx\)/);
+});
+
+test('loadService: one line naming the file and the path; a bad folder name is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dane-validate-'));
+  try {
+    mkdirSync(join(dir, 'services', 'mx'), { recursive: true });
+    const d = good();
+    (d.rollover as any).seen = [];
+    writeFileSync(join(dir, 'services', 'mx', 'state.json'), JSON.stringify(d));
+    assert.throws(() => loadService(dir, 'mx'), (e: unknown) => e instanceof UserError && e.exitCode === 2 && e.message.includes(join(dir, 'services', 'mx', 'state.json')) && /rollover\.seen must be an object, not a list/.test(e.message) && !e.message.includes('\n'));
+    assert.throws(() => loadService(dir, '..'), /not a valid id/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
