@@ -83,15 +83,37 @@ async function runNsupdate(script: string, zone: string, options: NsupdateOption
 }
 
 /**
- * Many groups in as few messages as the size allows, all in one nsupdate process: each message
- * is shown, sent and its answer printed, so each message's outcome can be read from stdout
- * (nsupdate goes on after a failed send, and prints no answer after a failed exchange).
+ * Rcodes by which the server refused a message for what it carried (policy, a full RRset, a name
+ * out of zone): an UPDATE is applied whole or not at all, so its groups can go again one by one
+ * and only the guilty ones fail. A bad key, a timeout or a dead server would fail them all again.
+ */
+const CONTENT_RCODES = new Set(['REFUSED', 'SERVFAIL', 'NOTZONE', 'FORMERR', 'NXRRSET', 'YXRRSET', 'NXDOMAIN', 'YXDOMAIN']);
+
+/**
+ * Many groups in as few messages as the size allows, all in one nsupdate process (see
+ * sendMessages); the groups of a multi-group message refused for its content are sent again, one
+ * message each (one more process), so one service's bad change does not fail its neighbours.
  */
 async function applyGroups(groups: ChangeGroup[], zone: string, options: NsupdateOptions): Promise<GroupResult[]> {
+  const results = await sendMessages(groups, zone, options, options.maxMessageBytes);
+  const again = results.flatMap((r, i) => (r.shared && r.error instanceof DnsError && CONTENT_RCODES.has(r.error.rcode ?? '') ? [i] : []));
+  if (again.length === 0) return results.map(({ id, error }) => (error ? { id, error } : { id }));
+  const alone = await sendMessages(again.map((i) => groups[i]!), zone, options, 1);
+  again.forEach((i, k) => (results[i] = alone[k]!));
+  return results.map(({ id, error }) => (error ? { id, error } : { id }));
+}
+
+/**
+ * Groups packed into messages of at most `maxBytes` (1: one group per message), all in one nsupdate
+ * process: each message is shown, sent and its answer printed, so each message's outcome can be
+ * read from stdout (nsupdate goes on after a failed send, and prints no answer after a failed
+ * exchange). `shared`: the group rode in a message with others.
+ */
+async function sendMessages(groups: ChangeGroup[], zone: string, options: NsupdateOptions, maxBytes: number | undefined): Promise<(GroupResult & { shared?: boolean })[]> {
   if (groups.length === 0) return [];
   const timeoutSec = options.timeoutSec ?? 10;
   const command = options.command ?? 'nsupdate';
-  const messages = packGroups(groups, options.maxMessageBytes);
+  const messages = packGroups(groups, maxBytes);
   const script = messages.flatMap((m) => [...messageLines(m.flatMap((g) => g.changes), { server: options.server, zone }), 'show', 'send', 'answer']).join('\n');
   let args: string[];
   try {
@@ -111,7 +133,7 @@ async function applyGroups(groups: ChangeGroup[], zone: string, options: Nsupdat
       const stderr = `update failed: ${status}${tsig ? `(${tsig})` : ''}`;
       error = nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result: { stderr, exitCode: result.exitCode } });
     }
-    return m.map((g) => (error ? { id: g.id, error } : { id: g.id }));
+    return m.map((g) => (error ? { id: g.id, error, shared: m.length > 1 } : { id: g.id }));
   });
 }
 

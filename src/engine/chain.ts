@@ -9,7 +9,7 @@ import { derToPem, loadChain, parseMaterial, readSource, shownSource, type Mater
 import { recordForKey, recordMatchesChain, recordsForChain } from '../tlsa/compute.js';
 import { paramsText, recordKey, type TlsaRecord } from '../tlsa/record.js';
 import type { ChainRef } from '../rollover/types.js';
-import { writeFileAtomic } from '../state/atomic.js';
+import { writeFilesAtomicSync, type FilesWriter } from '../state/atomic.js';
 import { serviceDir, type ChainInfo } from '../state/store.js';
 
 export interface LoadedChain {
@@ -84,13 +84,16 @@ export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, p
 }
 
 /** Keeps a copy of the chain's files under the service's state folder; the key file is 0600. */
-export function storeChain(stateDir: string, serviceId: string, chain: LoadedChain, now: number): ChainInfo {
+export async function storeChain(stateDir: string, serviceId: string, chain: LoadedChain, now: number, write: FilesWriter = writeFilesAtomicSync): Promise<ChainInfo> {
   const dir = join(serviceDir(stateDir, serviceId), 'chains', chain.ref.id.slice(0, 16));
   const pems = chain.certs.map((c) => derToPem(c, 'CERTIFICATE'));
-  writeFileAtomic(join(dir, 'privkey.pem'), chain.keyPem, 0o600);
-  writeFileAtomic(join(dir, 'cert.pem'), pems[0]!);
-  writeFileAtomic(join(dir, 'chain.pem'), pems.slice(1).join(''));
-  writeFileAtomic(join(dir, 'fullchain.pem'), pems.join(''));
+  // The state names the folder only after this returns: the files may land in any order.
+  await write(dir, [
+    { name: 'privkey.pem', data: chain.keyPem, mode: 0o600 },
+    { name: 'cert.pem', data: pems[0]! },
+    { name: 'chain.pem', data: pems.slice(1).join('') },
+    { name: 'fullchain.pem', data: pems.join('') },
+  ]);
   return { ...chain.info, dir, addedAt: now };
 }
 

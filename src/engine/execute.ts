@@ -9,6 +9,7 @@ import type { RecordChange } from '../dns/types.js';
 import { recordText } from '../tlsa/record.js';
 import { applyStep } from '../rollover/apply.js';
 import type { Step } from '../rollover/types.js';
+import type { FilesWriter } from '../state/atomic.js';
 import { saveService, type ServiceFile } from '../state/store.js';
 import type { DnsContext } from './dns-context.js';
 import { reload, writeActivateDir } from './activate.js';
@@ -27,7 +28,9 @@ export interface ApplyContext {
    * How the state is saved (default: written at once). `beforeSend` marks the save a publish needs
    * before its records leave the machine; many.ts defers every other save to one write at the end.
    */
-  save?: (beforeSend: boolean) => void;
+  save?: (beforeSend: boolean) => Promise<unknown>;
+  /** How the activate dir's files are written (default: at once; many.ts: without blocking). */
+  write?: FilesWriter;
 }
 
 /** The changes split by the zone of each name ('' when not known), order kept within each. */
@@ -50,7 +53,7 @@ const changeOf = (s: Extract<Step, { kind: 'publish' | 'withdraw' }>, ttl: numbe
 /** Runs the steps; returns the steps done and, if the rest was held (--connect), why. */
 export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done: Step[]; held?: string }> {
   const { file, settings } = run;
-  const save = (beforeSend = false) => (run.save ? run.save(beforeSend) : saveService(run.stateDir, file));
+  const save = async (beforeSend = false) => (run.save ? run.save(beforeSend) : saveService(run.stateDir, file));
   const send = (changes: RecordChange[]) => (run.send ? run.send(changes) : applyChanges(run.dns, changes));
   const apply = (list: Step[]) => {
     for (const s of list) file.rollover = applyStep(file.rollover, s, run.now);
@@ -65,7 +68,7 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
       const text = batch.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ');
       if (step.kind === 'publish') {
         apply(batch);
-        save(true);
+        await save(true);
         await send(batch.map((s) => changeOf(s, settings.ttl)));
       } else {
         await send(batch.map((s) => changeOf(s, settings.ttl)));
@@ -73,7 +76,7 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
         if (run.dns.backend.applies || !run.dns.verified) apply(batch);
       }
       file.history.push({ at: run.now, what: `${step.kind === 'publish' ? 'published' : 'withdrew'} ${text}` });
-      save();
+      await save();
       done.push(...batch);
       i = j;
       continue;
@@ -82,7 +85,7 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
       const chain = file.chains[step.chainId];
       if (!chain) throw new UserError(`state for ${settings.id} names chain ${step.chainId.slice(0, 12)} but has no files for it; redeploy`);
       try {
-        writeActivateDir(chain.dir, settings.activateDir);
+        await writeActivateDir(chain.dir, settings.activateDir, run.write);
       } catch (err) {
         if (err instanceof UserError) throw err;
         // The chain is not recorded as in service: the next run promotes it again.
@@ -94,13 +97,13 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
       const problem = await verifyPresented(settings, step.chainId);
       if (problem) {
         file.history.push({ at: run.now, what: `withdrawal held: ${problem}` });
-        save();
+        await save();
         return { done, held: problem };
       }
     }
     apply([step]);
     if (step.kind === 'promote') file.history.push({ at: run.now, what: `${step.retry ? 're-' : ''}promoted ${step.chainId.slice(0, 12)}${step.immediate ? ' (first deploy, no wait)' : ''}` });
-    save();
+    await save();
     done.push(step);
     i++;
   }

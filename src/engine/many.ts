@@ -11,8 +11,9 @@ import { applyGroups } from '../dns/batch.js';
 import { createQueryPool } from '../dns/pool.js';
 import type { Backend, RecordChange } from '../dns/types.js';
 import { ZoneCache } from '../dns/zone-cache.js';
+import { writeFilesAtomic } from '../state/atomic.js';
 import { acquireLock } from '../state/lock.js';
-import { lockPath, saveService } from '../state/store.js';
+import { lockPath, saveServiceAsync } from '../state/store.js';
 import type { RunDns } from './dns-context.js';
 import { changesByZone, execute } from './execute.js';
 import { commitDecision, finishRun, prepareRun, stateText, type Prepared } from './run.js';
@@ -55,16 +56,16 @@ export async function runServices(stateDir: string, items: ManyItem[], opts: Run
         try {
           let outcome: Awaited<ReturnType<typeof execute>>;
           try {
-            commitDecision(p);
+            await commitDecision(p, writeFilesAtomic);
             outcome = await execute(
-              { stateDir, file: p.file, settings: p.settings, dns: p.ctx, now: p.now, send: (changes) => barrier.send(p, changes), save: (beforeSend) => beforeSend && saveService(stateDir, p.file) },
+              { stateDir, file: p.file, settings: p.settings, dns: p.ctx, now: p.now, send: (changes) => barrier.send(p, changes), save: async (beforeSend) => beforeSend && (await saveServiceAsync(stateDir, p.file)), write: writeFilesAtomic },
               p.d.plan,
             );
           } finally {
             barrier.leave();
           }
           await finishRun(p, outcome.done, outcome.held, clock);
-          if (stateText(p.file) !== p.loadedText) saveService(stateDir, p.file);
+          if (stateText(p.file) !== p.loadedText) await saveServiceAsync(stateDir, p.file);
           results[i] = { report: p.report };
         } catch (error) {
           results[i] = { error };

@@ -6,6 +6,7 @@ import type { ServiceSettings } from '../config/types.js';
 import type { NameObservation } from '../dns/types.js';
 import { decide, emptyState } from '../rollover/decide.js';
 import type { ChainReadiness, ChainRef, DecideTrigger, RolloverState, Step } from '../rollover/types.js';
+import type { FilesWriter } from '../state/atomic.js';
 import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
 import { loadDeployedChain, pinRecords, storeChain, storedValidity } from './chain.js';
@@ -69,14 +70,14 @@ export interface Prepared {
   now: number;
   nextOf: (r: ChainReadiness[]) => boolean | undefined;
   /** A chain this deploy brings that the state does not know yet: stored when the decision is committed. */
-  deployed?: { ref: ChainRef; store: () => ServiceFile['chains'][string]; what: string };
+  deployed?: { ref: ChainRef; store: (write?: FilesWriter) => Promise<ServiceFile['chains'][string]>; what: string };
   nextKey?: { path: string; used?: boolean; has: boolean };
 }
 
 async function runLocked(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions, clock: () => number): Promise<RunReport> {
   const p = await prepareRun(stateDir, settings, trigger, opts, clock);
   if (opts.dryRun) return p.report;
-  commitDecision(p);
+  await commitDecision(p);
   saveService(stateDir, p.file);
   const { done, held } = await execute({ stateDir, file: p.file, settings, dns: p.ctx, now: p.now }, p.d.plan);
   await finishRun(p, done, held, clock);
@@ -130,18 +131,18 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, tr
   };
   const deployed =
     loaded && !d.known
-      ? { ref: loaded.ref, store: () => storeChain(stateDir, settings.id, loaded, now), what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` }
+      ? { ref: loaded.ref, store: (write?: FilesWriter) => storeChain(stateDir, settings.id, loaded, now, write), what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` }
       : undefined;
   const nextKey = next ? { path: next.path, used: d.nextKeyUsed, has: next.ref !== undefined } : undefined;
   return { stateDir, settings, trigger, file, loadedText, ctx, names, options, d, report, now, nextOf, deployed, nextKey };
 }
 
-/** The decision becomes the state: the new chain's files stored, the next key noted. */
-export function commitDecision(p: Prepared): void {
+/** The decision becomes the state: the new chain's files stored (by `write`), the next key noted. */
+export async function commitDecision(p: Prepared, write?: FilesWriter): Promise<void> {
   const { file, d, deployed, nextKey } = p;
   file.rollover = d.state;
   if (deployed) {
-    file.chains[deployed.ref.id] = deployed.store();
+    file.chains[deployed.ref.id] = await deployed.store(write);
     file.history.push({ at: p.now, what: deployed.what });
   }
   if (nextKey?.has && !nextKey.used) file.nextKeyFile = nextKey.path;

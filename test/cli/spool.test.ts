@@ -100,6 +100,8 @@ describe('deploy --spool, then one advance (real named, real nsupdate)', () => {
     }
     assert.deepEqual(await readdir(spool()), ['000000000000000-bad.json'], 'taken entries are gone, the broken one stays');
     await rm(bad);
+    // The first records' wait (2 x TTL) is over: the next advance has nothing to do and nothing due.
+    await new Promise((r) => setTimeout(r, 2 * 1000 + 1000));
     const again = await runCli(['advance', '--config', config]);
     assert.equal(again.exitCode, 0, again.stderr);
     assert.deepEqual(stderrLines(again), leaves.map((_, i) => `mx${i}: nothing to do`));

@@ -137,6 +137,18 @@ describe('applyGroups (real named, real nsupdate, TSIG)', () => {
     assert.equal((await bind.dig(['+short', 'TLSA', nameOf(2000)])).trim(), '', 'nothing of the refused message is there');
   });
 
+  test('a message refused for one group it carried: its groups go again one message each, only that group fails', async () => {
+    const crowd = { id: 'crowd', changes: Array.from({ length: 110 }, () => add(nameOf(2100), rec())) };
+    const mates = Array.from({ length: 5 }, (_, i) => ({ id: `mate${i}`, changes: [add(nameOf(2101 + i), rec())] }));
+    // The default message size: the crowd and its mates ride in one message, which named refuses whole.
+    const results = await applyGroups(nsupdateBackend({ server, tsigKeyFile: bind.tsigKeyFile }), bind.zone, [mates[0]!, crowd, ...mates.slice(1)]);
+    const byId = Object.fromEntries(results.map((r) => [r.id, r.error?.message]));
+    for (const m of mates) assert.equal(byId[m.id], undefined, m.id);
+    assert.match(byId.crowd ?? '', /^nsupdate to 127\.0\.0\.1:\d+ failed for zone example\.test\.: SERVFAIL/);
+    for (const [i, m] of mates.entries()) assert.match(await digServed(bind, nameOf(2101 + i)), new RegExp(m.changes[0]!.record.data), m.id);
+    assert.equal((await bind.dig(['+short', 'TLSA', nameOf(2100)])).trim(), '');
+  });
+
   test('a wrong TSIG key fails every group with BADSIG and changes nothing', async () => {
     const wrong = join(bind.dir, 'wrong.key');
     await writeFile(wrong, `key "${bind.tsigKeyName}" {\n\talgorithm hmac-sha256;\n\tsecret "${randomBytes(32).toString('base64')}";\n};\n`);

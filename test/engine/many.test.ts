@@ -90,3 +90,54 @@ describe(`${N} services in one run (real signed named, TSIG, real nsupdate)`, ()
     assert.equal(await served(), names().length * 2, 'old 3 1 1 records withdrawn everywhere');
   });
 });
+
+// A service whose name the TSIG key may not update (named's update-policy denies it): its changes
+// ride in one UPDATE message with its neighbours', named refuses that message whole, and the
+// batch sends its groups again one by one, so only that service fails, with one line and the exit
+// code it has when run alone.
+describe('a service the key may not update, in a batch of 40 (real signed named, update-policy deny)', () => {
+  const N = 40;
+  const LOCKED = 's7';
+  let bind: BindServer;
+  let dir: string;
+  let services: FleetService[];
+  let leaf: LeafPaths;
+  let config: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dane-many-locked-'));
+    const pki = await makePki(join(dir, 'pki'), { kinds: ['ec-p256'] });
+    leaf = await makeLeaf(join(dir, 'leaf'), pki.intermediate, pki.root, { kind: 'ec-p256', host: 'mx.fleet.test' });
+    services = fleet(dir, N, 'fleet.test');
+    const locked = services.find((s) => s.id === LOCKED)!;
+    bind = await startBind({ zone: 'fleet.test', ttl: TTL, lockedNames: locked.names });
+    await pointAll(services, [leaf]);
+    config = await writeFleetConfig(dir, bind, services, TTL);
+    ca = await spkiHash(pki.intermediate.cert);
+    key = await spkiHash(leaf.cert);
+  });
+  let ca: string;
+  let key: string;
+  after(async () => {
+    await bind?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('only the locked service fails (one line, its own exit code); every other one is published and in service', async () => {
+    const r = await runCli(['deploy', '--quiet', '--config', config], { timeoutMs: 300_000 });
+    const alone = await runCli(['deploy', '--quiet', '--config', config, '--id', LOCKED]);
+    assert.notEqual(alone.exitCode, 0);
+    assert.equal(r.exitCode, alone.exitCode, `batch: ${r.stderr}\nalone: ${alone.stderr}`);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, new RegExp(`^dane-hook: ${LOCKED}: nsupdate to 127\\.0\\.0\\.1:\\d+ failed for zone fleet\\.test\\.: REFUSED`));
+    assert.equal(alone.stderr.trim().replace(/^dane-hook: (s7: )?/, ''), lines[0]!.replace(/^dane-hook: s7: /, ''), 'the same message alone and in the batch');
+    const others = services.filter((s) => s.id !== LOCKED);
+    let wrong: string | undefined;
+    for (let t = 0; t < 40 && (wrong = await checkServed(bind, others, [key], ca)); t++) await sleep(250);
+    assert.equal(wrong, undefined);
+    assert.equal(await countPromoted(others, [leaf]), N - 1);
+    assert.equal(await countPromoted(services.filter((s) => s.id === LOCKED), [leaf]), 0, 'the locked service is not put in service');
+    assert.equal((await bind.dig(['+short', 'TLSA', services.find((s) => s.id === LOCKED)!.names[0]!])).trim(), '');
+  });
+});

@@ -26,6 +26,8 @@ export interface BindOptions {
   extraRecords?: string[];
   /** Log every query the primary answers (for counting them: queriesSeen()). */
   querylog?: boolean;
+  /** Names (absolute) whose TLSA records the key may not change: an update touching one is REFUSED. */
+  lockedNames?: string[];
 }
 
 export interface BindServer {
@@ -123,7 +125,7 @@ controls { };
 `;
 }
 
-function primaryConf(o: { dir: string; port: number; zone: string; keyName: string; signed: boolean; secondaryPort?: number; querylog?: boolean }): string {
+function primaryConf(o: { dir: string; port: number; zone: string; keyName: string; signed: boolean; secondaryPort?: number; querylog?: boolean; lockedNames?: string[] }): string {
   const notify = o.secondaryPort
     ? `notify explicit; also-notify { 127.0.0.1 port ${o.secondaryPort}; }; allow-transfer { 127.0.0.1; };`
     : 'notify no;';
@@ -135,7 +137,7 @@ zone "${o.zone}" {
     file "${o.dir}/zone.db";
     ${signing}
     ${notify}
-    update-policy { grant ${o.keyName} zonesub TLSA; };
+    update-policy { ${(o.lockedNames ?? []).map((n) => `deny ${o.keyName} name ${n} TLSA; `).join('')}grant ${o.keyName} zonesub TLSA; };
 };
 `;
 }
@@ -231,7 +233,7 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
     const port = opts.port ?? (await freePort());
     const secondaryPort = opts.secondary ? await freePort() : undefined;
     const conf = join(dir, 'named.conf');
-    await writeFile(conf, primaryConf({ dir, port, zone, keyName: tsigKeyName, signed, secondaryPort, querylog: opts.querylog }));
+    await writeFile(conf, primaryConf({ dir, port, zone, keyName: tsigKeyName, signed, secondaryPort, querylog: opts.querylog, lockedNames: opts.lockedNames }));
     primary = startNamed(conf, join(dir, 'named.log'));
     await waitReady(primary, `named on 127.0.0.1:${port}`, () => soaReady(port, zone, signed));
 
