@@ -8,7 +8,8 @@ import { decide, emptyState } from '../rollover/decide.js';
 import type { ChainReadiness, ChainRef, DecideTrigger, RolloverState } from '../rollover/types.js';
 import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
-import { loadDeployedChain, pinRecords, storeChain, storedValidity } from './chain.js';
+import { loadDeployedChain, storeChain, storedValidity } from './chain.js';
+import { pinRecords } from '../tlsa/pins.js';
 import { UNVERIFIED, dnsContext, observe } from './dns-context.js';
 import { checkActivateDir } from './activate.js';
 import { execute } from './execute.js';
@@ -61,7 +62,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
 
   // Everything that can be bad input is read and checked before DNS is touched.
   if (settings.activateDir) checkActivateDir(settings.activateDir);
-  const pins = pinRecords(settings);
+  const pins = pinRecords(settings.extraCaFiles, settings.records);
   const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins) : undefined;
   if (loaded) warnings.push(...loaded.warnings);
   const next = loadNextKey(stateDir, file, settings, trigger, opts.dryRun);
