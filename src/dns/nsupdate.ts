@@ -12,6 +12,7 @@ import { recordText } from '../tlsa/record.js';
 import { formatServer } from './address.js';
 import { checkChanges } from './changes.js';
 import { packGroups } from './batch.js';
+import { keyForNsupdate } from './tsig.js';
 import type { ApplyOptions, Backend, ChangeGroup, GroupResult, RecordChange, ServerAddress } from './types.js';
 import { loadExeca } from '../child-process.js';
 import type * as packet from 'dns-packet';
@@ -77,9 +78,9 @@ export function nsupdateBackend(options: NsupdateOptions): Backend {
 
 async function runNsupdate(script: string, zone: string, options: NsupdateOptions): Promise<void> {
   const timeoutSec = options.timeoutSec ?? 10;
-  const args = await nsupdateArgs(options, timeoutSec);
+  const { args, scriptHead } = await nsupdateArgs(options, timeoutSec);
   const command = options.command ?? 'nsupdate';
-  const result = await (await loadExeca()).execa(command, args, { input: script, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
+  const result = await (await loadExeca()).execa(command, args, { input: scriptHead + script, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
   if (result.exitCode === 0 && !result.failed) return;
   throw nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
 }
@@ -118,9 +119,9 @@ async function sendMessages(groups: ChangeGroup[], zone: string, options: Nsupda
   if (groups.length === 0) return [];
   const timeoutSec = options.timeoutSec ?? 10;
   const messages = packGroups(groups, maxBytes);
-  let args: string[];
+  let how: Invocation;
   try {
-    args = await nsupdateArgs(options, timeoutSec);
+    how = await nsupdateArgs(options, timeoutSec);
   } catch (e) {
     return groups.map((g) => ({ id: g.id, error: e as UserError }));
   }
@@ -128,7 +129,7 @@ async function sendMessages(groups: ChangeGroup[], zone: string, options: Nsupda
   for (const [i, m] of messages.entries()) {
     const more = i < messages.length - 1;
     const before = more ? await servedSerial(options.server, zone) : undefined;
-    const error = await sendMessage(m.flatMap((g) => g.changes), zone, options, args);
+    const error = await sendMessage(m.flatMap((g) => g.changes), zone, options, how);
     if (!error && before !== undefined) await serialMoved(options.server, zone, before, timeoutSec * 1000);
     out.push(...m.map((g) => (error ? { id: g.id, error, shared: m.length > 1 } : { id: g.id })));
   }
@@ -139,11 +140,11 @@ async function sendMessages(groups: ChangeGroup[], zone: string, options: Nsupda
  * One message in one nsupdate process: shown, sent and its answer printed, so its outcome is read
  * from stdout (the rcode and a TSIG error); without an answer, from how the process failed.
  */
-async function sendMessage(changes: RecordChange[], zone: string, options: NsupdateOptions, args: string[]): Promise<DnsError | undefined> {
+async function sendMessage(changes: RecordChange[], zone: string, options: NsupdateOptions, how: Invocation): Promise<DnsError | undefined> {
   const timeoutSec = options.timeoutSec ?? 10;
   const command = options.command ?? 'nsupdate';
   const script = [...messageLines(changes, { server: options.server, zone }), 'show', 'send', 'answer'].join('\n');
-  const result = await (await loadExeca()).execa(command, args, { input: `${script}\n`, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
+  const result = await (await loadExeca()).execa(command, how.args, { input: `${how.scriptHead}${script}\n`, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
   const block = String(result.stdout ?? '').split('Outgoing update query:')[1] ?? '';
   const status = /Answer:[\s\S]*?status: ([A-Z]+)/.exec(block)?.[1];
   if (status === undefined) return nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
@@ -170,9 +171,16 @@ async function serialMoved(server: ServerAddress, zone: string, before: number, 
   }
 }
 
-/** -k (checked readable first), and timing that fits `timeoutSec`. */
-async function nsupdateArgs(options: NsupdateOptions, timeoutSec: number): Promise<string[]> {
+/** How nsupdate is started: the key (-k, or on stdin: see tsig.ts; checked readable first) and timing that fits `timeoutSec`. */
+interface Invocation {
+  args: string[];
+  /** Script lines before the updates (the key, when it goes on stdin). */
+  scriptHead: string;
+}
+
+async function nsupdateArgs(options: NsupdateOptions, timeoutSec: number): Promise<Invocation> {
   const args: string[] = [];
+  let key = { args: [] as string[], scriptHead: '' };
   if (options.tsigKeyFile !== undefined) {
     // nsupdate itself would carry on unsigned after an unreadable key file: check first.
     try {
@@ -180,11 +188,12 @@ async function nsupdateArgs(options: NsupdateOptions, timeoutSec: number): Promi
     } catch (e) {
       throw new UserError(`TSIG key file ${options.tsigKeyFile} cannot be read (${(e as NodeJS.ErrnoException).code}): check --tsig-key`);
     }
-    args.push('-k', options.tsigKeyFile);
+    key = keyForNsupdate(options.tsigKeyFile);
+    args.push(...key.args);
   }
   const { perTry, retries } = udpTiming(timeoutSec);
   args.push('-t', String(timeoutSec), '-u', String(perTry), '-r', String(retries));
-  return args;
+  return { args, scriptHead: key.scriptHead };
 }
 
 interface Failed {

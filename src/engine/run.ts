@@ -9,7 +9,8 @@ import type { ChainReadiness, ChainRef, DecideTrigger, RolloverState, Step } fro
 import type { FilesWriter } from '../state/atomic.js';
 import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
-import { loadDeployedChain, pinRecords, storeChain, storedValidity } from './chain.js';
+import { loadDeployedChain, storeChain, storedValidity } from './chain.js';
+import { pinRecords } from '../tlsa/pins.js';
 import { UNVERIFIED, dnsContext, observe, type DnsContext, type RunDns } from './dns-context.js';
 import { checkActivateDir } from './activate.js';
 import { execute } from './execute.js';
@@ -96,7 +97,7 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, tr
 
   // Everything that can be bad input is read and checked before DNS is touched.
   if (settings.activateDir) checkActivateDir(settings.activateDir);
-  const pins = pinRecords(settings);
+  const pins = pinRecords(settings.extraCaFiles, settings.records);
   const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins) : undefined;
   if (loaded) warnings.push(...loaded.warnings);
   const next = loadNextKey(stateDir, file, settings, trigger, opts.dryRun);

@@ -9,7 +9,7 @@ import { comboText, isReady } from '../rollover/readiness.js';
 import type { ChainReadiness, ChainRef, Presence } from '../rollover/types.js';
 import { loadService, type ServiceFile } from '../state/store.js';
 import { dnsContext, observe, presenceFromOwned } from './dns-context.js';
-import { pinRecords } from './chain.js';
+import { pinRecords } from '../tlsa/pins.js';
 import { decideOptions } from './options.js';
 
 export interface RecordStatus {
@@ -88,7 +88,7 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
       for (const a of o.answers) if (a.status === 'error') warnings.push(`${a.server}: ${a.error}`);
     }
   }
-  const d = decide(before, { kind: 'advance' }, { presence, negativeTtl }, now, decideOptions(settings, pinRecords(settings)));
+  const d = decide(before, { kind: 'advance' }, { presence, negativeTtl }, now, decideOptions(settings, pinRecords(settings.extraCaFiles, settings.records)));
   warnings.push(...d.warnings);
   const state = opts.offline ? { ...d.state, seen: before.seen } : d.state;
   const readinessOf = (role: ChainReadiness['role'], id?: string) => d.readiness.find((r) => r.role === role && (id === undefined || r.id === id));
