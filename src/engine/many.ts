@@ -5,7 +5,8 @@
 // done), the publishes of all of them go out per zone in as few messages as fit, then the
 // withdrawals; a failed message fails only the services whose changes it carried. Order within a
 // service is its plan's. The state is written once at the end, only when it changed (plus once
-// before a publish leaves the machine: a crash then still knows the records it owns).
+// before a publish leaves the machine: a crash then still knows the records it owns). Services go
+// through in chunks (CHUNK_SIZE) so that memory does not grow with their number.
 import type { ServiceSettings } from '../config/types.js';
 import { applyGroups } from '../dns/batch.js';
 import { createQueryPool } from '../dns/pool.js';
@@ -31,10 +32,28 @@ export type ManyResult = { report: RunReport; error?: undefined } | { error: unk
 /** Services prepared (locked, observed, decided) at the same time. */
 const PREPARE_CONCURRENCY = 32;
 
-export async function runServices(stateDir: string, items: ManyItem[], opts: RunOptions = {}): Promise<ManyResult[]> {
-  const clock = opts.now ?? Date.now;
+/**
+ * Services carried through together: their prepared runs (state, observations, decisions, chain
+ * copies) are dropped before the next chunk starts, so memory stays flat however many services a
+ * run has; each chunk still sends one UPDATE per zone per phase.
+ */
+export const CHUNK_SIZE = 256;
+
+export async function runServices(stateDir: string, items: ManyItem[], opts: RunOptions = {}, chunkSize = CHUNK_SIZE): Promise<ManyResult[]> {
   const pool = createQueryPool();
   const shared: RunDns = { pool, zones: new ZoneCache(pool.query) };
+  const results: ManyResult[] = [];
+  try {
+    for (let at = 0; at < items.length; at += chunkSize) results.push(...(await runChunk(stateDir, items.slice(at, at + chunkSize), opts, shared)));
+    return results;
+  } finally {
+    pool.close();
+  }
+}
+
+/** One chunk: prepared concurrently, then every plan at once through one barrier, locks released after. */
+async function runChunk(stateDir: string, items: ManyItem[], opts: RunOptions, shared: RunDns): Promise<ManyResult[]> {
+  const clock = opts.now ?? Date.now;
   const results: ManyResult[] = new Array(items.length);
   const locks: { release(): void }[] = [];
   const prepared: (Prepared | undefined)[] = new Array(items.length);
@@ -75,7 +94,6 @@ export async function runServices(stateDir: string, items: ManyItem[], opts: Run
     return results;
   } finally {
     for (const l of locks) l.release();
-    pool.close();
   }
 }
 

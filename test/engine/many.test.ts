@@ -1,7 +1,7 @@
 // 200 services in one run through the built CLI against a real signed named with TSIG: the first
 // `deploy --config` publishes every record (really at named, exact sets) and puts every service in
 // service; a no-op advance asks about 1 question per name and writes no state; a renewal (new keys,
-// same issuer) is deployed for all, and one advance after 2 x TTL promotes every service and
+// same issuer) is deployed for all in chunks of 64 services, and one advance after 2 x TTL promotes every service and
 // withdraws every old record.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,14 +76,21 @@ describe(`${N} services in one run (real signed named, TSIG, real nsupdate)`, ()
     assert.deepEqual(afterAll, before, 'no state.json rewritten by a run that changed nothing');
   });
 
-  test('renewal of all (new keys, same issuer): deploy publishes, one advance after 2 x TTL promotes all and withdraws the old records', async () => {
+  test('renewal of all (new keys, same issuer) in chunks of 64 services: deploy publishes, one advance after 2 x TTL promotes all and withdraws the old records', async () => {
     await pointAll(services, gens[1]!);
-    const d = await runCli(['deploy', '--quiet', '--config', config], { timeoutMs: 600_000 });
+    // A bad chunk size is bad input: one line, exit 2, nothing deployed.
+    const bad = await runCli(['deploy', '--quiet', '--config', config], { env: { DANE_HOOK_CHUNK: '0' } });
+    assert.equal(bad.exitCode, 2, bad.stderr);
+    assert.match(bad.stderr, /^dane-hook: .*DANE_HOOK_CHUNK=0 is not a whole number of services.*\n$/);
+    assert.equal(await settled(keys[0]!), undefined, 'nothing changed at named');
+    // 200 services in chunks of 64: four rounds of prepare, send, finish, and every service still done.
+    const env = { DANE_HOOK_CHUNK: '64' };
+    const d = await runCli(['deploy', '--quiet', '--config', config], { timeoutMs: 600_000, env });
     assert.equal(d.exitCode, 0, d.stderr);
     // Both keys' 3 1 1 are out now, and the old chain is still in service (its new 3 1 1 is not ready yet).
     assert.equal(await countPromoted(services, gens[0]!), N, 'old chains still in service');
     await sleep(2 * TTL * 1000 + 1500);
-    const a = await runCli(['advance', '--quiet', '--config', config], { timeoutMs: 600_000 });
+    const a = await runCli(['advance', '--quiet', '--config', config], { timeoutMs: 600_000, env });
     assert.equal(a.exitCode, 0, a.stderr);
     assert.equal(await countPromoted(services, gens[1]!), N, 'every service promoted');
     assert.equal(await settled(keys[1]!), undefined);

@@ -6,7 +6,7 @@ import { runServices } from '../../engine/many.js';
 import type { EmitSink, RunOptions, RunReport, Trigger } from '../../engine/types.js';
 import { renderChanges } from '../../dns/render.js';
 import { fsUserError } from '../../io/fs-errors.js';
-import { oneLine } from '../../io/shown.js';
+import { oneLine, shownValue } from '../../io/shown.js';
 import { activateDirWarning } from '../../state/activate-form.js';
 import type { CertFiles } from '../../acme/types.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
@@ -72,6 +72,7 @@ export function failure(service: string, thrown: unknown, verbose?: boolean): Ru
  * failure is printed at once (see failure()). With --json each report carries what it emitted.
  */
 export async function runBatch(stateDir: string, items: { settings: ServiceSettings; trigger: Trigger }[], args: CommonArgs, alone: boolean): Promise<(RunReport | RunFailure)[]> {
+  const chunk = chunkSize(process.env); // checked before anything runs, even for one service
   const sinks = items.map(() => jsonSink(args));
   const withEmitted = (r: RunReport, i: number): RunReport => (args.json ? { ...r, emitted: sinks[i]!.text() } : r);
   const opts = { dryRun: args.dryRun, force: args.force };
@@ -79,8 +80,16 @@ export async function runBatch(stateDir: string, items: { settings: ServiceSetti
     const r = await runOne(stateDir, items[0]!.settings, items[0]!.trigger, { ...opts, emit: sinks[0]!.emit }, alone, args.verbose);
     return [isFailure(r) ? r : withEmitted(r, 0)];
   }
-  const results = await runServices(stateDir, items.map((it, i) => ({ ...it, emit: sinks[i]!.emit })), opts);
+  const results = await runServices(stateDir, items.map((it, i) => ({ ...it, emit: sinks[i]!.emit })), opts, chunk);
   return results.map((r, i) => (r.report ? withEmitted(withFormWarning(r.report, items[i]!.settings, items[i]!.trigger), i) : failure(items[i]!.settings.id, r.error, args.verbose)));
+}
+
+/** DANE_HOOK_CHUNK: services carried through at a time (memory against UPDATE messages per zone). */
+export function chunkSize(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.DANE_HOOK_CHUNK;
+  if (v === undefined || v === '') return undefined;
+  if (!/^[1-9][0-9]{0,5}$/.test(v)) throw new UserError(`DANE_HOOK_CHUNK=${shownValue(v)} is not a whole number of services from 1 to 999999`);
+  return Number(v);
 }
 
 export const isFailure = (r: RunReport | RunFailure): r is RunFailure => 'error' in r;
