@@ -5,7 +5,7 @@
 // treated as a deploy of those files.
 import { X509Certificate, createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
-import { loadChain } from '../tlsa/load.js';
+import { loadChain, type MaterialReader } from '../tlsa/load.js';
 import type { CertFiles, CertSource } from './types.js';
 import { fromFlags } from './flags.js';
 
@@ -26,13 +26,13 @@ export type RenewalCheck =
  * Compares the configured files' current leaf with what the state knows. `known` is undefined
  * when the service has no state yet (a first deploy that was killed before it saved anything).
  */
-export function unreportedRenewal(source: CertSource, known: KnownChains | undefined): RenewalCheck {
+export function unreportedRenewal(source: CertSource, known: KnownChains | undefined, read?: MaterialReader): RenewalCheck {
   let files: CertFiles | undefined;
   let leaf: Buffer;
   try {
     files = fromFlags(source);
     if (files === undefined) return { kind: 'none' };
-    leaf = loadChain(files.cert)[0]!;
+    leaf = loadChain(files.cert, read)[0]!;
   } catch (err) {
     if (err instanceof UserError) return { kind: 'unreadable', error: err.message };
     throw err;

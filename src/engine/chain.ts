@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { CertFiles } from '../acme/types.js';
 import type { ServiceSettings } from '../config/types.js';
-import { derToPem, kindText, loadChain, parseMaterial, readSource, shownSource, spkiOfCertDer, type Material } from '../tlsa/load.js';
+import { derToPem, kindText, loadChain, loadMaterial, parseMaterial, readSource, shownSource, spkiOfCertDer, type Material, type MaterialReader } from '../tlsa/load.js';
 import { recordForKey, recordMatchesChain, recordsForChain } from '../tlsa/compute.js';
 import { paramsText, recordKey, type TlsaRecord } from '../tlsa/record.js';
 import type { ChainRef } from '../rollover/types.js';
@@ -23,10 +23,10 @@ export interface LoadedChain {
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** Reads the renewed files once each: leaf + issuers (from fullchain, or cert + chain), and the key. */
-export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, pins: TlsaRecord[]): LoadedChain {
+export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, pins: TlsaRecord[], read: MaterialReader = loadMaterial): LoadedChain {
   const warnings: string[] = [];
-  const read = new Map<string, Material>();
-  const material = (path: string): Material => read.get(path) ?? read.set(path, parseMaterial(readSource(path), path)).get(path)!;
+  const seen = new Map<string, Material>();
+  const material = (path: string): Material => seen.get(path) ?? seen.set(path, read(path)).get(path)!;
   const certsOf = (path: string): Buffer[] => {
     const m = material(path);
     if (m.kind !== 'certificate') throw new UserError(`${shownSource(path)} holds ${kindText(m.kind)}, not certificates`);

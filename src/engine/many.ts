@@ -17,6 +17,7 @@ import { acquireLock } from '../state/lock.js';
 import { lockPath, saveServiceAsync } from '../state/store.js';
 import type { RunDns } from './dns-context.js';
 import { changesByZone, execute } from './execute.js';
+import { materialCache } from './material-cache.js';
 import { commitDecision, finishRun, prepareRun, stateText, type Prepared } from './run.js';
 import type { EmitSink, RunOptions, RunReport, Trigger } from './types.js';
 
@@ -43,8 +44,9 @@ export async function runServices(stateDir: string, items: ManyItem[], opts: Run
   const pool = createQueryPool();
   const shared: RunDns = { pool, zones: new ZoneCache(pool.query) };
   const results: ManyResult[] = [];
+  const chunkOpts = { ...opts, read: opts.read ?? materialCache() };
   try {
-    for (let at = 0; at < items.length; at += chunkSize) results.push(...(await runChunk(stateDir, items.slice(at, at + chunkSize), opts, shared)));
+    for (let at = 0; at < items.length; at += chunkSize) results.push(...(await runChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared)));
     return results;
   } finally {
     pool.close();

@@ -97,8 +97,8 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, tr
 
   // Everything that can be bad input is read and checked before DNS is touched.
   if (settings.activateDir) checkActivateDir(settings.activateDir);
-  const pins = pinRecords(settings.extraCaFiles, settings.records);
-  const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins) : undefined;
+  const pins = pinRecords(settings.extraCaFiles, settings.records, opts.read);
+  const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins, opts.read) : undefined;
   if (loaded) warnings.push(...loaded.warnings);
   const next = loadNextKey(stateDir, file, settings, trigger, opts.dryRun);
   const options = decideOptions(settings, pins, opts.force);

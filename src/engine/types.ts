@@ -2,6 +2,7 @@
 import type { CertFiles } from '../acme/types.js';
 import type { EmitFormat, RecordChange, ServerAddress } from '../dns/types.js';
 import type { ChainReadiness, Step } from '../rollover/types.js';
+import type { MaterialReader } from '../tlsa/load.js';
 
 export type Trigger =
   | { kind: 'deploy'; files: CertFiles }
@@ -14,6 +15,8 @@ export interface RunOptions {
   now?: () => number;
   /** Takes what the emit backend hands over; the CLI renders and prints it. Without: dropped. */
   emit?: EmitSink;
+  /** Reads certificate and key files; a run over many services shares a cache (material-cache.ts). */
+  read?: MaterialReader;
 }
 
 /** Where emitted changes go, with what the CLI needs to render them (the zone, the format). */

@@ -102,9 +102,12 @@ export const readSource = (path: string): Buffer => readBounded(path, { what: sh
 
 export const loadMaterial = (path: string): Material => parseMaterial(readSource(path), path);
 
+/** How a run reads certificate and key files: loadMaterial, or a cache of it (engine/material-cache.ts). */
+export type MaterialReader = (path: string) => Material;
+
 /** Certificates only (a cert.pem, chain.pem or fullchain.pem), leaf first. */
-export function loadChain(path: string): Buffer[] {
-  const m = loadMaterial(path);
+export function loadChain(path: string, read: MaterialReader = loadMaterial): Buffer[] {
+  const m = read(path);
   if (m.kind !== 'certificate') throw new UserError(`${shownSource(path)} holds ${kindText(m.kind)}, not certificates`);
   return m.certs;
 }

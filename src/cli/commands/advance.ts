@@ -6,6 +6,8 @@ import { Exit } from '../../errors.js';
 import { loadService, type ServiceFile } from '../../state/store.js';
 import { unreportedRenewal } from '../../acme/renewal.js';
 import { shownValue } from '../../io/shown.js';
+import { materialCache } from '../../engine/material-cache.js';
+import type { MaterialReader } from '../../tlsa/load.js';
 import type { ServiceSettings } from '../../config/types.js';
 import type { RunReport, Trigger } from '../../engine/run.js';
 import type { RunFailure } from '../report.js';
@@ -21,14 +23,14 @@ type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
  * run: certbot ignores a hook's failure and never reruns it): when the files configured for the
  * service hold a certificate the state does not know, this run deploys them.
  */
-function triggerFor(stateDir: string, s: ServiceSettings): { trigger: Trigger; note?: string } {
+function triggerFor(stateDir: string, s: ServiceSettings, read: MaterialReader): { trigger: Trigger; note?: string } {
   let known: ServiceFile | undefined;
   try {
     known = loadService(stateDir, s.id);
   } catch {
     return { trigger: { kind: 'advance' } }; // the run itself says what is wrong with the state
   }
-  const r = unreportedRenewal(s.source, known);
+  const r = unreportedRenewal(s.source, known, read);
   if (r.kind !== 'renewed') return { trigger: { kind: 'advance' } };
   return { trigger: { kind: 'deploy', files: r.files }, note: `${shownValue(r.files.cert)} holds a certificate (${r.leafId.slice(0, 12)}, expires ${r.notAfter}) that no deploy hook reported: deploying it now` };
 }
@@ -58,12 +60,14 @@ const command: CommandModule<object, Args> = {
     for (let round = 0; ; round++) {
       reports = round === 0 ? [...spooled] : [];
       const due = services.filter((s) => !(round === 0 && (spooled.some((r) => r.service === s.id) || failures.some((f) => f.service === s.id))));
+      // One cache per round: the renewal check and the deploy it may start parse each file once.
+      const read = materialCache();
       const items = due.map((s) => {
-        const { trigger, note } = triggerFor(global.stateDir, s);
+        const { trigger, note } = triggerFor(global.stateDir, s, read);
         if (note) process.stderr.write(`dane-hook: warning: ${s.id}: ${note}\n`);
         return { settings: s, trigger };
       });
-      const results = await runBatch(global.stateDir, items, args, services.length === 1 && failures.length === 0);
+      const results = await runBatch(global.stateDir, items, args, services.length === 1 && failures.length === 0, read);
       for (const r of results) {
         if (isFailure(r)) {
           failures.push(r);

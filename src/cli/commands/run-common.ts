@@ -9,6 +9,7 @@ import { fsUserError } from '../../io/fs-errors.js';
 import { oneLine, shownValue } from '../../io/shown.js';
 import { activateDirWarning } from '../../state/activate-form.js';
 import type { CertFiles } from '../../acme/types.js';
+import type { MaterialReader } from '../../tlsa/load.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import { parseOwner } from '../../tlsa/name.js';
 import { reportJson, reportText, type RunFailure } from '../report.js';
@@ -71,11 +72,11 @@ export function failure(service: string, thrown: unknown, verbose?: boolean): Ru
  * facts and queries, DNS changes per zone for all of them). Results in the services' order; a
  * failure is printed at once (see failure()). With --json each report carries what it emitted.
  */
-export async function runBatch(stateDir: string, items: { settings: ServiceSettings; trigger: Trigger }[], args: CommonArgs, alone: boolean): Promise<(RunReport | RunFailure)[]> {
+export async function runBatch(stateDir: string, items: { settings: ServiceSettings; trigger: Trigger }[], args: CommonArgs, alone: boolean, read?: MaterialReader): Promise<(RunReport | RunFailure)[]> {
   const chunk = chunkSize(process.env); // checked before anything runs, even for one service
   const sinks = items.map(() => jsonSink(args));
   const withEmitted = (r: RunReport, i: number): RunReport => (args.json ? { ...r, emitted: sinks[i]!.text() } : r);
-  const opts = { dryRun: args.dryRun, force: args.force };
+  const opts = { dryRun: args.dryRun, force: args.force, read };
   if (items.length === 1) {
     const r = await runOne(stateDir, items[0]!.settings, items[0]!.trigger, { ...opts, emit: sinks[0]!.emit }, alone, args.verbose);
     return [isFailure(r) ? r : withEmitted(r, 0)];
