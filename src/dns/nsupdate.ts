@@ -110,8 +110,8 @@ async function applyGroups(groups: ChangeGroup[], zone: string, options: Nsupdat
  * Groups packed into messages of at most `maxBytes` (1: one group per message), sent one after
  * another. `shared`: the group rode in a message with others.
  *
- * Between two messages the zone's served SOA serial must have moved: named 9.18 with inline
- * signing drops an UPDATE that comes while its signed copy still takes the previous one (its log
+ * After each message the zone's served SOA serial must have moved before anything else is sent
+ * (the next chunk of a run's services may follow at once): named 9.18 with inline signing drops an UPDATE that comes while its signed copy still takes the previous one (its log
  * says "receive_secure_serial: unchanged" and the second message's records are never served,
  * though it answered NOERROR; measured with 2 x 800 adds in one nsupdate process).
  */
@@ -126,9 +126,8 @@ async function sendMessages(groups: ChangeGroup[], zone: string, options: Nsupda
     return groups.map((g) => ({ id: g.id, error: e as UserError }));
   }
   const out: (GroupResult & { shared?: boolean })[] = [];
-  for (const [i, m] of messages.entries()) {
-    const more = i < messages.length - 1;
-    const before = more ? await servedSerial(options.server, zone) : undefined;
+  for (const m of messages) {
+    const before = await servedSerial(options.server, zone);
     const error = await sendMessage(m.flatMap((g) => g.changes), zone, options, how);
     if (!error && before !== undefined) await serialMoved(options.server, zone, before, timeoutSec * 1000);
     out.push(...m.map((g) => (error ? { id: g.id, error, shared: m.length > 1 } : { id: g.id })));
