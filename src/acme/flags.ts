@@ -4,11 +4,15 @@ import { checkFile, certificateDomains, normalizeDomains } from './files.js';
 import { dropUndefined, lineageFiles } from './lineage.js';
 import type { CertFiles, CertSource } from './types.js';
 
-/** Files from flags (or a service's configured source); undefined when none are given. */
-export function fromFlags(src: CertSource): CertFiles | undefined {
+/**
+ * Files from flags (or a service's configured source); undefined when none are given. Without
+ * `withDomains` the certificate is not parsed for its names (domains: []): the renewal check of
+ * every service in every timer run only needs the paths.
+ */
+export function fromFlags(src: CertSource, withDomains = true): CertFiles | undefined {
   const any = src.lineage ?? src.cert ?? src.fullchain ?? src.key ?? src.chain;
   if (any === undefined) return undefined;
-  const base = src.lineage !== undefined ? lineageFiles('flags', '--lineage', src.lineage, [], true) : undefined;
+  const base = src.lineage !== undefined ? lineageFiles('flags', '--lineage', src.lineage, [], true, false) : undefined;
   const named = (flag: string, v: string | undefined) => (v === undefined ? undefined : checkFile(flag, v));
   const fullchain = named('--fullchain', src.fullchain) ?? base?.fullchain;
   // A full chain starts with the end-entity certificate: enough when --cert is not given.
@@ -25,7 +29,7 @@ export function fromFlags(src: CertSource): CertFiles | undefined {
     fullchain,
     key,
     nextKey,
-    domains: normalizeDomains(certificateDomains(cert)),
+    domains: withDomains ? normalizeDomains(certificateDomains(cert)) : [],
     lineage: base?.lineage,
   });
 }

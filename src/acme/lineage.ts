@@ -12,7 +12,7 @@ export const ROLL_KEY = 'privkey.roll.pem';
  * Reads a lineage directory. `what` names where the directory came from (RENEWED_LINEAGE, --lineage)
  * so a missing file is reported against it. `rollKey`: look for dehydrated's privkey.roll.pem.
  */
-export function lineageFiles(client: Client, what: string, rawDir: string, domains: string[], rollKey: boolean): CertFiles {
+export function lineageFiles(client: Client, what: string, rawDir: string, domains: string[], rollKey: boolean, certDomains = true): CertFiles {
   const dir = checkDir(what, rawDir);
   const optional = (name: string): string | undefined => (existsSync(join(dir, name)) ? checkFile(what, join(dir, name)) : undefined);
   const cert = checkFile(what, join(dir, 'cert.pem'));
@@ -22,7 +22,7 @@ export function lineageFiles(client: Client, what: string, rawDir: string, domai
     chain: optional('chain.pem'),
     fullchain: optional('fullchain.pem'),
     key: checkFile(what, join(dir, 'privkey.pem')),
-    domains: normalizeDomains([...domains, ...certificateDomains(cert)]),
+    domains: normalizeDomains(certDomains ? [...domains, ...certificateDomains(cert)] : domains),
     lineage: dir,
   };
   if (rollKey) {

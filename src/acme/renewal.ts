@@ -7,6 +7,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { loadChain, type MaterialReader } from '../tlsa/load.js';
 import type { CertFiles, CertSource } from './types.js';
+import { certificateDomains, normalizeDomains } from './files.js';
 import { fromFlags } from './flags.js';
 
 /** What the state knows, structurally (the state's ServiceFile fits). */
@@ -30,7 +31,7 @@ export function unreportedRenewal(source: CertSource, known: KnownChains | undef
   let files: CertFiles | undefined;
   let leaf: Buffer;
   try {
-    files = fromFlags(source);
+    files = fromFlags(source, false);
     if (files === undefined) return { kind: 'none' };
     leaf = loadChain(files.cert, read)[0]!;
   } catch (err) {
@@ -40,7 +41,9 @@ export function unreportedRenewal(source: CertSource, known: KnownChains | undef
   const leafId = createHash('sha256').update(leaf).digest('hex');
   // Parsed only when needed: the usual answer (a known leaf) is a hash away, for every service of every timer run.
   const notAfterOf = () => new Date(new X509Certificate(leaf).validTo).toISOString();
-  if (known === undefined) return { kind: 'renewed', files, leafId, notAfter: notAfterOf() };
+  // A renewal is rare: only then is the leaf read for its names (messages, matching a service).
+  const renewed = (notAfter: string): RenewalCheck => ({ kind: 'renewed', files: { ...files, domains: normalizeDomains(certificateDomains(files.cert)) }, leafId, notAfter });
+  if (known === undefined) return renewed(notAfterOf());
   const r = known.rollover;
   const ids = new Set([...Object.keys(known.chains), r.inService?.id, r.pending?.id, r.retiring?.id]);
   if (ids.has(leafId)) return { kind: 'none' };
@@ -48,5 +51,5 @@ export function unreportedRenewal(source: CertSource, known: KnownChains | undef
   // An older certificate than every known one is a rollback or a stale copy, not a renewal.
   const newest = Object.values(known.chains).reduce((m, c) => (c.notAfter > m ? c.notAfter : m), '');
   if (notAfter < newest) return { kind: 'none' };
-  return { kind: 'renewed', files, leafId, notAfter };
+  return renewed(notAfter);
 }

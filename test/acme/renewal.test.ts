@@ -36,6 +36,8 @@ test('a certificate in the lineage that the state does not know is a renewal to 
   if (r.kind !== 'renewed') return;
   assert.equal(r.leafId, idOf(v2.cert));
   assert.equal(r.files.key.endsWith('privkey.pem'), true);
+  // The names are read only for a renewal (a known leaf is a hash away), and then they are there.
+  assert.deepEqual(r.files.domains, ['mx.example.test']);
 });
 
 test('cert/key files: the same; a known certificate is nothing to do', () => {
