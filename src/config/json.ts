@@ -4,10 +4,13 @@ import { UserError } from '../errors.js';
 import { readBounded } from '../io/read-bounded.js';
 import { shownValue } from '../io/shown.js';
 
+/** A config of 10,000 services is about 1.5 MB: room for a large fleet, still no /dev/zero. */
+export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
+
 export function readJsonFile(file: string): unknown {
   let text: string;
   // Bounded: a config named as /dev/zero or a FIFO must not hang or fill memory.
-  text = readBounded(file, { what: `config ${shownValue(file)}` }).toString('utf8');
+  text = readBounded(file, { what: `config ${shownValue(file)}`, max: MAX_CONFIG_BYTES }).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {

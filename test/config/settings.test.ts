@@ -172,6 +172,16 @@ describe('config file', () => {
     const empty = await writeConfig('empty.json', { services: [] });
     assert.match(loadConfig(empty).errors[0]!, /services is empty/);
   });
+
+  test('a fleet config of 10,000 services (over 1 MiB) loads; one past 64 MiB is refused in one line', async () => {
+    const services = Array.from({ length: 10_000 }, (_, i) => ({ id: `s${i}`, lineage: `/etc/letsencrypt/live/mx${i}.example.com`, tlsaNames: [`_25._tcp.mx${i}.example.com`, `_465._tcp.mx${i}.example.com`] }));
+    const fleet = await writeConfig('fleet.json', { dns: { backend: 'emit' }, services });
+    const r = loadConfig(fleet);
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.config?.services?.length, 10_000);
+    const huge = await writeConfig('huge.json', `{"services": [], "pad": "${'x'.repeat(64 * 1024 * 1024)}"}`);
+    assert.deepEqual(errorLines(() => loadConfig(huge)), [`config ${huge} is larger than 65536 KiB: not a certificate, key or config file`]);
+  });
 });
 
 describe('settings from flags', () => {
