@@ -5,13 +5,18 @@
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 
+// Read once per process (a batch takes a lock per service): the boot cannot change under a running process.
+let boot: { id: string | undefined } | undefined;
+
 /** Written into each lock line so a later run can tell a lock from an earlier boot. */
 export function bootId(): string | undefined {
+  if (boot) return boot.id;
   try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    boot = { id: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined };
   } catch {
-    return undefined; // not Linux: the pid test alone decides
+    boot = { id: undefined }; // not Linux: the pid test alone decides
   }
+  return boot.id;
 }
 
 /** Seconds since the epoch at boot (/proc/stat btime), or undefined off Linux. */
