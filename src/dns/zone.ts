@@ -27,7 +27,11 @@ function soaOf(reply: DnsReply): packet.SoaAnswer | undefined {
   return all.find((a): a is packet.SoaAnswer => a.type === 'SOA');
 }
 
-export async function discoverZone(name: string, server: ServerAddress, options: Opts = {}): Promise<ZoneInfo> {
+/**
+ * The SOA of the zone `server` holds `name` in: walk up from the name. A zone cut below a zone the
+ * server holds (a delegation to other servers) is an error naming the child zone.
+ */
+export async function enclosingSoa(name: string, server: ServerAddress, options: Opts = {}): Promise<packet.SoaAnswer> {
   const start = checkName(name);
   const { ask, q } = split(options);
   let soa: packet.SoaAnswer | undefined;
@@ -54,6 +58,12 @@ export async function discoverZone(name: string, server: ServerAddress, options:
       server: formatServer(server),
     });
   }
+  return soa;
+}
+
+export async function discoverZone(name: string, server: ServerAddress, options: Opts = {}): Promise<ZoneInfo> {
+  const { ask, q } = split(options);
+  const soa = await enclosingSoa(name, server, options);
   const zone = abs(soa.name);
   const [apexSoa, dnskey, ns] = await Promise.all([
     ask(server, zone, 'SOA', { ...q, dnssec: true }),

@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import type { Backend, NameObservation, RecordChange, ServerAddress, ZoneInfo } from '../dns/types.js';
 import { ZoneCache } from '../dns/zone-cache.js';
+import { enclosingSoa } from '../dns/zone.js';
 import type { QueryPool } from '../dns/pool.js';
 import type { Ask } from '../dns/query.js';
 import { observeTlsa } from '../dns/observer.js';
@@ -29,6 +30,8 @@ export interface DnsContext {
   warnings: string[];
   /** How TLSA questions are asked: the run's pool when there is one. */
   ask?: Ask;
+  /** The server zones were discovered at (--server, else the first --auth-server). */
+  asked?: ServerAddress;
 }
 
 /** What a run over many services shares: zone facts found once, one bounded query pool. */
@@ -91,7 +94,30 @@ export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, nam
   if (!signed) {
     warnings.push(`zone ${zones.filter((z) => !z.signed).map((z) => z.zone).join(', ')} is not DNSSEC-signed: TLSA records have no effect there until it is`);
   }
-  return { zoneOf, negativeTtl: Math.max(...zones.map((z) => z.negativeTtl)), signed, serversOf, authServers, verified: true, backend, warnings, ask };
+  return { zoneOf, negativeTtl: Math.max(...zones.map((z) => z.negativeTtl)), signed, serversOf, authServers, verified: true, backend, warnings, ask, asked };
+}
+
+/**
+ * Before anything is published at a name: the zone the server really holds it in is the one the
+ * update goes to. A zone cut below --zone (or below a zone found for another name) would take the
+ * update into the parent, where the record is hidden under the delegation and never served.
+ * One SOA question per name, asked only when a publish is planned.
+ */
+export async function confirmZones(ctx: DnsContext, names: string[], zoneGiven: boolean): Promise<void> {
+  if (!ctx.verified || !ctx.asked) return;
+  const abs = (n: string) => `${n.replace(/\.$/, '').toLowerCase()}.`;
+  await Promise.all(
+    [...new Set(names)].map(async (name) => {
+      const soa = await enclosingSoa(name, ctx.asked!, { ask: ctx.ask });
+      const expected = ctx.zoneOf[name] ?? '';
+      if (abs(soa.name) !== abs(expected)) {
+        const advice = zoneGiven
+          ? `give --zone ${abs(soa.name).replace(/\.$/, '')} or leave --zone out`
+          : `configure the names of ${abs(soa.name)} as a service of their own`;
+        throw new UserError(`TLSA name ${name} is in zone ${abs(soa.name)}, not ${abs(expected)} (a zone cut below it): an update to ${abs(expected)} would never be served; ${advice}`);
+      }
+    }),
+  );
 }
 
 function dedupe(servers: ServerAddress[]): ServerAddress[] {

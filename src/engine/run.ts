@@ -11,7 +11,7 @@ import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
 import { loadDeployedChain, storeChain, storedValidity } from './chain.js';
 import { pinRecords } from '../tlsa/pins.js';
-import { UNVERIFIED, dnsContext, observe, type DnsContext, type RunDns } from './dns-context.js';
+import { UNVERIFIED, confirmZones, dnsContext, observe, type DnsContext, type RunDns } from './dns-context.js';
 import { checkActivateDir } from './activate.js';
 import { execute } from './execute.js';
 import { loadNextKey } from './next-key.js';
@@ -113,6 +113,7 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, tr
   warnings.push(...observationErrors(observations));
   const now = clock();
   const d = decide(file.rollover, decideTrigger, { presence, negativeTtl: ctx.negativeTtl }, now, options);
+  await confirmZones(ctx, d.plan.flatMap((st) => (st.kind === 'publish' ? [st.name] : [])), settings.dns.zone !== undefined);
   warnings.push(...d.warnings, ...rrsetSizeWarnings(presence, d.plan));
   if (!ctx.verified && d.plan.some((st) => st.kind === 'publish' || st.kind === 'withdraw')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
   const nextOf = (r: ChainReadiness[]) => (trigger.kind === 'pre-renew' ? r.find((x) => x.role === 'next key')?.ready : undefined);
