@@ -3,12 +3,11 @@
 // state applyStep returns, so a crash at any point is followed by a rerun that converges.
 import { Exit, worst } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
-import type { NameObservation } from '../dns/types.js';
-import { decide, emptyState } from '../rollover/decide.js';
-import type { ChainReadiness, ChainRef, DecideTrigger, RolloverState } from '../rollover/types.js';
+import { decide } from '../rollover/decide.js';
+import type { ChainReadiness, DecideTrigger } from '../rollover/types.js';
 import { acquireLock } from '../state/lock.js';
-import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
-import { loadDeployedChain, pinRecords, storeChain, storedValidity } from './chain.js';
+import { loadService, lockPath, saveService } from '../state/store.js';
+import { loadDeployedChain, pinRecords, storeChain } from './chain.js';
 import { UNVERIFIED, dnsContext, observe } from './dns-context.js';
 import { checkActivateDir } from './activate.js';
 import { execute } from './execute.js';
@@ -16,37 +15,18 @@ import { loadNextKey } from './next-key.js';
 import { decideOptions } from './options.js';
 import type { RunOptions, RunReport, Trigger } from './types.js';
 import { rrsetSizeWarnings } from './rrset-size.js';
+import { decisionReport, newFile, observationErrors, reportHeld, roleReadiness, withValidity } from './run-parts.js';
+import { runLineagesLocked } from './run-lineages.js';
 
 export type { RunOptions, RunReport, Trigger } from './types.js';
-
-function newFile(settings: ServiceSettings, now: number): ServiceFile {
-  return { version: 1, id: settings.id, settings, rollover: emptyState(), chains: {}, history: [], updatedAt: now };
-}
-
-/**
- * State written before chains carried their validity: take it from the stored copy of the
- * certificate (notBefore too: the pre-renew gate needs the lifetime), else notAfter from the info.
- */
-function withValidity(state: RolloverState, file: ServiceFile): RolloverState {
-  const fill = <T extends ChainRef | undefined>(c: T): T => {
-    const info = c && file.chains[c.id];
-    if (!c || !info || (c.notAfter !== undefined && c.notBefore !== undefined)) return c;
-    const validity = storedValidity(info.dir);
-    return { ...c, notAfter: c.notAfter ?? validity?.notAfter ?? Date.parse(info.notAfter), notBefore: c.notBefore ?? validity?.notBefore };
-  };
-  return { ...state, inService: fill(state.inService), pending: fill(state.pending), waiting: (state.waiting ?? []).map(fill), retiring: fill(state.retiring) };
-}
-
-/** The booleans of report version 1, from the per-combination readiness. */
-export function roleReadiness(r: ChainReadiness[]): RunReport['readiness'] {
-  const of = (role: ChainReadiness['role']) => r.find((x) => x.role === role)?.ready;
-  return { inService: of('in service'), pending: of('pending'), next: of('next key') };
-}
+export { roleReadiness } from './run-parts.js';
 
 export async function runService(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions = {}): Promise<RunReport> {
   const clock = opts.now ?? Date.now;
   const lock = opts.dryRun ? { release() {} } : await acquireLock(lockPath(stateDir, settings.id));
   try {
+    // Several lineages (RSA + ECDSA on the same names): one run decides them together.
+    if (settings.lineages) return await runLineagesLocked(stateDir, settings, trigger, opts, clock);
     return await runLocked(stateDir, settings, trigger, opts, clock);
   } finally {
     lock.release();
@@ -80,20 +60,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   warnings.push(...d.warnings, ...rrsetSizeWarnings(presence, d.plan));
   if (!ctx.verified && d.plan.some((st) => st.kind === 'publish' || st.kind === 'withdraw')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
   const nextOf = (r: ChainReadiness[]) => (trigger.kind === 'pre-renew' ? r.find((x) => x.role === 'next key')?.ready : undefined);
-  const report: RunReport = {
-    service: settings.id,
-    trigger: trigger.kind,
-    steps: d.plan,
-    applied: !opts.dryRun,
-    warnings,
-    unsafe: d.unsafe,
-    nextReady: nextOf(d.readiness),
-    nextAt: d.nextAt,
-    readiness: roleReadiness(d.readiness),
-    combos: d.readiness,
-    held: d.held,
-    exitCode: d.outcome,
-  };
+  const report: RunReport = { ...decisionReport(settings.id, trigger.kind, d, warnings, !opts.dryRun), nextReady: nextOf(d.readiness) };
   if (opts.dryRun) return report;
 
   file.rollover = d.state;
@@ -107,12 +74,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
 
   const { done, held } = await execute({ stateDir, file, settings, dns: ctx, now }, d.plan);
   report.steps = done;
-  if (held) {
-    // The withdrawals did not happen: the report must not list them as done.
-    report.held.push(held);
-    report.warnings.push(held);
-    report.exitCode = worst([report.exitCode, Exit.NOT_VERIFIED]);
-  }
+  reportHeld(report, held);
   if (done.some((s) => s.kind === 'publish')) {
     // Look again at once: the wait for readiness starts when every server serves the new
     // records, and on a single primary that is now, not at the next run.
@@ -133,11 +95,4 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
   file.updatedAt = clock();
   saveService(stateDir, file);
   return report;
-}
-
-/** One warning per server that did not answer, so a failed observation is never silent. */
-function observationErrors(observations: NameObservation[]): string[] {
-  const failed = new Map<string, string>();
-  for (const o of observations) for (const a of o.answers) if (a.status === 'error') failed.set(a.server, a.error ?? 'no answer');
-  return [...failed].map(([server, error]) => `authoritative server ${server} did not answer (${error}); records are not counted as served there`);
 }
