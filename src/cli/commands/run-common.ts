@@ -39,8 +39,10 @@ export async function runOne(
   try {
     const r = await runService(stateDir, s, trigger, opts);
     // Said at each deploy (not at every quiet timer run); status says it too.
-    const form = trigger.kind === 'deploy' ? activateDirWarning(s.activateDir) : undefined;
-    return form ? { ...r, warnings: [...r.warnings, form] } : r;
+    // A service with lineages: each lineage's own folder (the service's only holds them).
+    const dirs = s.lineages ? s.lineages.map((l) => l.activateDir) : [s.activateDir];
+    const forms = trigger.kind === 'deploy' ? dirs.flatMap((d) => activateDirWarning(d) ?? []) : [];
+    return forms.length > 0 ? { ...r, warnings: [...r.warnings, ...forms] } : r;
   } catch (err) {
     if (alone) throw err;
     return failure(s.id, err, verbose);
