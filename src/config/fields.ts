@@ -12,7 +12,7 @@ import { STARTTLS_PROTOCOLS } from '../tls/starttls.js';
 import { checkName, checkTtl, parseOwner } from '../tlsa/name.js';
 import { paramsText, parseParams, type TlsaParams } from '../tlsa/record.js';
 import { attempt, checkKeys, fail, isObject, type Ctx } from './context.js';
-import { DNS_KEYS } from './flags.js';
+import { DNS_KEYS, LINEAGE_KEYS } from './flags.js';
 import { LINEAGE_KEY_TYPES, type BackendName, type CertSource, type EmitFormat, type LineageSettings, type ServiceSettings } from './types.js';
 
 export const DEFAULTS_KEYS = ['ttl', 'records', 'extraCa'] as const;
@@ -208,8 +208,6 @@ function readSource(ctx: Ctx, raw: Record<string, unknown>, path: string): CertS
     key: readPath(ctx, raw, 'key', path),
   });
 }
-
-export const LINEAGE_KEYS = ['keyType', 'lineage', 'cert', 'chain', 'fullchain', 'key', 'activateDir'] as const;
 
 /** `lineages: [{ keyType, lineage | cert/key/chain/fullchain, activateDir? }]`: one source per key type. */
 function readLineages(ctx: Ctx, raw: Record<string, unknown>, path: string): LineageSettings[] | undefined {
