@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import type { ServerAddress } from '../dns/types.js';
-import { pinRecords } from '../engine/chain.js';
+import { pinRecords } from '../tlsa/pins.js';
 import { loadService, rolloverOf } from '../state/store.js';
 import { loadChain } from '../tlsa/load.js';
 import { parseOwner } from '../tlsa/name.js';
@@ -110,7 +110,7 @@ function expectedRecords(stateDir: string, settings: ServiceSettings): EndpointF
   if (state) for (const { role, chain } of chainsInPlay(state)) out.push({ role, records: chain.records });
   let pins: TlsaRecord[] = [];
   try {
-    pins = pinRecords(settings);
+    pins = pinRecords(settings.extraCaFiles, settings.records);
   } catch {
     // An unreadable extra CA file is the deploy's problem; here it only means no pins are known.
   }

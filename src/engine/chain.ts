@@ -22,19 +22,6 @@ export interface LoadedChain {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Extra CA certificates to pin: each file's certificates, one record per 0/2 parameter set. */
-export function pinRecords(settings: ServiceSettings): TlsaRecord[] {
-  const out = new Map<string, TlsaRecord>();
-  for (const file of settings.extraCaFiles) {
-    for (const der of loadChain(file)) {
-      for (const p of settings.records.filter((x) => x.usage === 0 || x.usage === 2)) {
-        for (const r of recordsForChain([der], p)) out.set(recordKey(r), r);
-      }
-    }
-  }
-  return [...out.values()];
-}
-
 /** Reads the renewed files once each: leaf + issuers (from fullchain, or cert + chain), and the key. */
 export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, pins: TlsaRecord[]): LoadedChain {
   const warnings: string[] = [];

@@ -15,7 +15,8 @@ import { decideLineages, type LineageSlot, type LineagesDecision } from '../roll
 import type { Observation, RolloverState } from '../rollover/types.js';
 import { loadService, saveService, type ServiceFile } from '../state/store.js';
 import { checkActivateDir } from './activate.js';
-import { loadDeployedChain, pinRecords, storeChain, type LoadedChain } from './chain.js';
+import { loadDeployedChain, storeChain, type LoadedChain } from './chain.js';
+import { pinRecords } from '../tlsa/pins.js';
 import { UNVERIFIED, dnsContext, observe } from './dns-context.js';
 import { execute } from './execute.js';
 import { decideOptions } from './options.js';
@@ -68,7 +69,7 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
     if (!opts.dryRun) mkdirSync(dirname(v.activateDir), { recursive: true, mode: 0o755 });
     checkActivateDir(v.activateDir);
   }
-  const pins = pinRecords(settings);
+  const pins = pinRecords(settings.extraCaFiles, settings.records);
   const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, views[0]!, pins) : undefined;
   const target = loaded && trigger.kind === 'deploy' ? targetOf(views, trigger, loaded, settings.id) : undefined;
   if (loaded) warnings.push(...loaded.warnings.map((w) => `${target!.lineage}: ${w}`));

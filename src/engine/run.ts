@@ -7,7 +7,8 @@ import { decide } from '../rollover/decide.js';
 import type { ChainReadiness, DecideTrigger } from '../rollover/types.js';
 import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService } from '../state/store.js';
-import { loadDeployedChain, pinRecords, storeChain } from './chain.js';
+import { loadDeployedChain, storeChain } from './chain.js';
+import { pinRecords } from '../tlsa/pins.js';
 import { UNVERIFIED, dnsContext, observe } from './dns-context.js';
 import { checkActivateDir } from './activate.js';
 import { execute } from './execute.js';
@@ -41,7 +42,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
 
   // Everything that can be bad input is read and checked before DNS is touched.
   if (settings.activateDir) checkActivateDir(settings.activateDir);
-  const pins = pinRecords(settings);
+  const pins = pinRecords(settings.extraCaFiles, settings.records);
   const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins) : undefined;
   if (loaded) warnings.push(...loaded.warnings);
   const next = loadNextKey(stateDir, file, settings, trigger, opts.dryRun);

@@ -10,7 +10,7 @@ import { comboText, isReady } from '../rollover/readiness.js';
 import type { ChainReadiness, ChainRef, Presence } from '../rollover/types.js';
 import { loadService, rolloverOf, type ServiceFile } from '../state/store.js';
 import { dnsContext, observe, presenceFromOwned } from './dns-context.js';
-import { pinRecords } from './chain.js';
+import { pinRecords } from '../tlsa/pins.js';
 import { decideOptions } from './options.js';
 
 export interface RecordStatus {
@@ -91,7 +91,7 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
   }
   // A lineage keeps what its sibling lineages need (as advance decides them: rollover/lineages.ts).
   const keep = Object.entries(file?.lineages ?? {}).filter(([l]) => l !== settings.lineage).flatMap(([, r]) => inPlay(r).flatMap((c) => c.records));
-  const d = decide(before, { kind: 'advance' }, { presence, negativeTtl }, now, { ...decideOptions(settings, pinRecords(settings)), ...(settings.lineage ? { keep } : {}) });
+  const d = decide(before, { kind: 'advance' }, { presence, negativeTtl }, now, { ...decideOptions(settings, pinRecords(settings.extraCaFiles, settings.records)), ...(settings.lineage ? { keep } : {}) });
   warnings.push(...d.warnings);
   const state = opts.offline ? { ...d.state, seen: before.seen } : d.state;
   const readinessOf = (role: ChainReadiness['role'], id?: string) => d.readiness.find((r) => r.role === role && (id === undefined || r.id === id));

@@ -12,7 +12,7 @@
 //   share of a name the safety check refuses without --force.
 import { recordKey, type TlsaRecord } from '../tlsa/record.js';
 import { applyStep, queue } from './apply.js';
-import { defaultLifetimePolicy, durationText } from './expiry.js';
+import { defaultLifetimePolicy, formatDuration } from './lifetime.js';
 import { chainReady, comboReadiness, comboText } from './readiness.js';
 import { unsafeWithdrawals } from './safety.js';
 import { updateSeen } from './seen.js';
@@ -266,6 +266,6 @@ export function expiryWarning(state: RolloverState, o: DecideOptions, now: numbe
       ? 'no renewed chain has arrived (is the ACME client renewing?)'
       : `the renewed chain is not ready yet (${comboText(comboReadiness(state, o.names, q.at(-1)!, now).filter((x) => !x.ready), o.names)})`;
   const when = new Date(c.notAfter).toISOString();
-  const head = left <= 0 ? `the certificate in service (${c.id.slice(0, 12)}) EXPIRED at ${when}, ${durationText(left)} ago` : `the certificate in service (${c.id.slice(0, 12)}) expires at ${when}, in ${durationText(left)}`;
+  const head = left <= 0 ? `the certificate in service (${c.id.slice(0, 12)}) EXPIRED at ${when}, ${formatDuration(-left)} ago` : `the certificate in service (${c.id.slice(0, 12)}) expires at ${when}, in ${formatDuration(left)}`;
   return `${head}, and no ready chain can replace it: ${why}`;
 }

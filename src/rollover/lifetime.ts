@@ -176,8 +176,16 @@ export function shortestLived(chains: ({ notBefore?: number; notAfter?: number }
 const validityOf = (c: ChainRef | undefined): Validity | undefined =>
   c?.notBefore !== undefined && c.notAfter !== undefined ? { notBefore: c.notBefore, notAfter: c.notAfter } : undefined;
 
-/** The rules above as the rollover core's seam (LifetimePolicy) takes them. */
-export const lifetimeRules: Pick<LifetimePolicy, 'warnings' | 'renewalGate'> = {
+/**
+ * The rules above as the rollover core's seam (LifetimePolicy) takes them. The chain in service
+ * counts as close to expiry at `check`'s WARNING threshold (a fifth of its lifetime, at most 14
+ * days): one policy, so `advance` and `check` raise the alarm at the same moment.
+ */
+export const defaultLifetimePolicy: LifetimePolicy = {
+  warnBeforeMs(chain: ChainRef): number {
+    const v = validityOf(chain);
+    return (v ? expiryThresholds(lifetimeOf(v), {}).warnDays : EXPIRY_DEFAULTS.warn.days) * DAY;
+  },
   warnings({ state, options, negativeTtl }: LifetimeInput): string[] {
     const validity = shortestLived([state.inService, state.pending, ...(state.waiting ?? [])]);
     const w = validity && keepUpWarning({ validity, ttl: options.ttl, negativeTtl });

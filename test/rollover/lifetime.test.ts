@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   EXPIRY_DEFAULTS,
+  defaultLifetimePolicy,
   expiryThresholds,
   fittingTtl,
   formatDuration,
@@ -190,4 +191,15 @@ test('formatDuration: two units at most, rounded to seconds', () => {
   assert.equal(formatDuration(75 * S), '1 min 15 s');
   assert.equal(formatDuration(400), '0 s');
   assert.equal(formatDuration(-2 * H), '-2 h');
+});
+
+test('the core calls a chain close to expiry at check\'s WARNING threshold (one policy)', () => {
+  const D = 24 * H;
+  const chain = (days: number) => ({ id: 'x', records: [], notBefore: 0, notAfter: days * D });
+  for (const days of [6, 10, 45, 90, 397]) {
+    assert.equal(defaultLifetimePolicy.warnBeforeMs(chain(days)), expiryThresholds(days * D, {}).warnDays * D, `${days}-day certificate`);
+  }
+  assert.equal(defaultLifetimePolicy.warnBeforeMs(chain(6)), 1.2 * D, 'a fifth of six days');
+  assert.equal(defaultLifetimePolicy.warnBeforeMs(chain(90)), 14 * D, 'at most two weeks');
+  assert.equal(defaultLifetimePolicy.warnBeforeMs({ id: 'x', records: [] }), 14 * D, 'unknown lifetime: two weeks');
 });
