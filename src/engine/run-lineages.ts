@@ -27,12 +27,14 @@ import type { RunOptions, RunReport, Trigger } from './types.js';
 /**
  * A service that had one source and now has lineages: its rollover moves to the lineage of the
  * key type in service (else the first), so its records are kept and later withdrawn as usual.
+ * Staged, the chain in service is written into the lineage's own activate dir by the next run (a
+ * promotion retried) and the service reloaded.
  */
 function adoptSingle(file: ServiceFile, views: ServiceSettings[]): void {
   if (file.lineages !== undefined || (file.rollover.inService === undefined && file.rollover.owned.length === 0)) return;
   const keyType = file.rollover.inService ? file.chains[file.rollover.inService.id]?.keyType : undefined;
   const to = views.find((v) => keyType !== undefined && matchesKeyType(v.lineage!, keyType)) ?? views[0]!;
-  file.lineages = { [to.lineage!]: file.rollover };
+  file.lineages = { [to.lineage!]: to.activateDir && file.rollover.inService ? { ...file.rollover, reloadDue: true } : file.rollover };
   file.rollover = emptyState();
   file.history.push({ at: Date.now(), what: `the rollover of the single certificate became lineage ${to.lineage}` });
 }

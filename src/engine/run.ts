@@ -26,7 +26,9 @@ export async function runService(stateDir: string, settings: ServiceSettings, tr
   const clock = opts.now ?? Date.now;
   const lock = opts.dryRun ? { release() {} } : await acquireLock(lockPath(stateDir, settings.id));
   try {
-    // Several lineages (RSA + ECDSA on the same names): one run decides them together.
+    // Several lineages (RSA + ECDSA on the same names): one run decides them together. A lineage's
+    // view (check, status) is never run alone: it would read the state file's other slot.
+    if (settings.lineage !== undefined) throw new Error(`internal: the view of lineage ${settings.lineage} of ${settings.id} was run on its own`);
     if (settings.lineages) return await runLineagesLocked(stateDir, settings, trigger, opts, clock);
     return await runLocked(stateDir, settings, trigger, opts, clock);
   } finally {

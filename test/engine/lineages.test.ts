@@ -4,7 +4,7 @@
 // chain is not presented keeps its stale records while the other's go. Real named, real s_server.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../support/bind.js';
@@ -37,12 +37,12 @@ const serve = async (rsa: LeafPaths, ec: LeafPaths) => {
 };
 
 /** A config with one service of two lineages, connecting to `connect`. */
-async function config(name: string, connect: string, lineages: { keyType: string; cert: string; key: string; chain: string }[]): Promise<string> {
+async function config(name: string, connect: string, lineages: { keyType: string; cert: string; key: string; chain: string }[], tlsaName = NAME, id = 'www'): Promise<string> {
   const file = join(dir, `${name}.json`);
   await writeFile(file, JSON.stringify({
     stateDir: join(dir, `state-${name}`),
     dns: { backend: 'nsupdate', server: bind.address, tsigKey: bind.tsigKeyFile },
-    services: [{ id: 'www', tlsaNames: [NAME], ttl: 2, activateDir: join(dir, `active-${name}`), connect, starttls: 'none', lineages }],
+    services: [{ id, tlsaNames: [tlsaName], ttl: 2, activateDir: join(dir, `active-${name}`), connect, starttls: 'none', lineages }],
   }));
   return file;
 }
@@ -102,4 +102,31 @@ test('each lineage is verified on its own key type: the one still presenting its
   // check judges each lineage on its own key type: both OK.
   const check = await runCli(['check', '--config', c3, '--resolver', bind.address]);
   assert.match(check.stdout, /www\/rsa/);
+});
+
+test('a service that had one source gets lineages: its chain and records are kept by the lineage of its key type; deploy by hand deploys each lineage', async () => {
+  const name = '_443._tcp.adopt.example.test';
+  const rsa = pki.leaves.rsa;
+  const ec = pki.leaves['ec-p256'];
+  const server = await serve(rsa, ec);
+  const stateDir = join(dir, 'state-adopt');
+  const single = await runCli(['deploy', '--tlsa-name', name, '--ttl', '2', '--server', bind.address, '--tsig-key', bind.tsigKeyFile, '--state-dir', stateDir,
+    '--activate-dir', join(dir, 'active-single'), '--starttls', 'none', '--connect', server.address, ...files(rsa)]);
+  assert.equal(single.exitCode, 0, single.stderr);
+  const c = await config('adopt', server.address, [source('rsa', rsa), source('ecdsa', ec)], name, 'adopt.example.test');
+  // No files named: each lineage's configured files are deployed in turn.
+  const both = await runCli(['deploy', '--config', c]);
+  assert.equal(both.exitCode, 0, both.stderr);
+  const state = JSON.parse(await readFile(join(stateDir, 'services', 'adopt.example.test', 'state.json'), 'utf8'));
+  assert.equal(state.rollover.owned.length, 0, 'the single rollover moved');
+  assert.equal(state.lineages.rsa.inService.id.length, 64, 'the RSA chain stays in service');
+  assert.ok(state.lineages.ecdsa.pending, 'the ECDSA chain waits');
+  const adv = await runCli(['advance', '--config', c, '--wait', '--max-wait', '20'], { timeoutMs: 40_000 });
+  assert.equal(adv.exitCode, 0, adv.stderr);
+  // The RSA chain was written into its lineage's activate dir; the ECDSA one promoted into its own.
+  for (const [l, leaf] of [['rsa', rsa], ['ecdsa', ec]] as const) {
+    assert.equal(await spkiHash(join(dir, 'active-adopt', l, 'cert.pem')), await spkiHash(leaf.cert), `${l} activate dir`);
+  }
+  const rrset = await bind.dig(['+short', '+split=0', 'TLSA', `${name}.`]);
+  for (const leaf of [rsa, ec]) assert.ok(rrset.toLowerCase().includes(await spkiHash(leaf.cert)), rrset);
 });

@@ -6,7 +6,8 @@ import { fromEnvironment, fromFlags, resolveCertFiles } from '../../acme/index.j
 import { ignoredHookVerb } from '../../acme/dehydrated.js';
 import { findServices } from '../../config/index.js';
 import { addServiceOptions, hookArgs, settingsFromArgs, sourceFromArgs, type ServiceArgs } from '../service-options.js';
-import { runAll, warnNoService } from './run-common.js';
+import { runAll, warnNoService, worst } from './run-common.js';
+import { lineageViews } from '../../config/lineages.js';
 
 const command: CommandModule<object, ServiceArgs> = {
   command: 'deploy [hook-args..]',
@@ -23,10 +24,14 @@ const command: CommandModule<object, ServiceArgs> = {
     if (fromFlags(sourceFromArgs(argv)) === undefined && fromEnvironment(process.env, args) === undefined) {
       // By hand, no files named and no hook environment: each service re-reads the files its
       // settings name (config lineage/cert/key), so `deploy --config C [--id ID]` just works.
-      const own = global.services.filter((s) => (argv.id === undefined || s.id === argv.id) && fromFlags(s.source) !== undefined);
+      // A service with lineages deploys each lineage's files in turn.
+      const own = global.services
+        .filter((s) => argv.id === undefined || s.id === argv.id)
+        .flatMap((s) => lineageViews(s).flatMap((v) => (fromFlags(v.source) === undefined ? [] : [{ s, source: v.source }])));
       if (own.length > 0) {
-        const { code } = await runAll(global, own, (s) => ({ kind: 'deploy', files: fromFlags(s.source)! }), argv);
-        process.exitCode = code;
+        const codes: number[] = [];
+        for (const { s, source } of own) codes.push((await runAll(global, [s], () => ({ kind: 'deploy', files: fromFlags(source)! }), argv)).code);
+        process.exitCode = worst(codes);
         return;
       }
     }
