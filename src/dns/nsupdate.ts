@@ -12,6 +12,7 @@ import { checkName } from '../tlsa/name.js';
 import { recordText } from '../tlsa/record.js';
 import { formatServer } from './address.js';
 import { checkChanges } from './changes.js';
+import { keyForNsupdate } from './tsig.js';
 import type { ApplyOptions, Backend, RecordChange, ServerAddress } from './types.js';
 
 export interface NsupdateOptions {
@@ -68,6 +69,7 @@ export function nsupdateBackend(options: NsupdateOptions): Backend {
 async function runNsupdate(script: string, zone: string, options: NsupdateOptions): Promise<void> {
   const timeoutSec = options.timeoutSec ?? 10;
   const args: string[] = [];
+  let key = { args: [] as string[], scriptHead: '' };
   if (options.tsigKeyFile !== undefined) {
     // nsupdate itself would carry on unsigned after an unreadable key file: check first.
     try {
@@ -75,12 +77,13 @@ async function runNsupdate(script: string, zone: string, options: NsupdateOption
     } catch (e) {
       throw new UserError(`TSIG key file ${options.tsigKeyFile} cannot be read (${(e as NodeJS.ErrnoException).code}): check --tsig-key`);
     }
-    args.push('-k', options.tsigKeyFile);
+    key = keyForNsupdate(options.tsigKeyFile);
+    args.push(...key.args);
   }
   const { perTry, retries } = udpTiming(timeoutSec);
   args.push('-t', String(timeoutSec), '-u', String(perTry), '-r', String(retries));
   const command = options.command ?? 'nsupdate';
-  const result = await execa(command, args, { input: script, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
+  const result = await execa(command, args, { input: key.scriptHead + script, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
   if (result.exitCode === 0 && !result.failed) return;
   throw nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
 }

@@ -17,6 +17,12 @@ export class ItemError extends Error {}
 
 const ENCRYPTED = 'is an encrypted private key: encrypted keys are not supported (decrypt it with `openssl pkey`)';
 
+/** PKCS#7 and PKCS#12 hold certificates but are not what servers read: say how to get the PEM out. */
+const CONTAINER_HINT = {
+  'PKCS#7': 'is a PKCS#7 bundle (.p7b), not a certificate file: extract the PEM certificates with `openssl pkcs7 -print_certs -in FILE`',
+  'PKCS#12': 'is a PKCS#12 file (.p12/.pfx), not a certificate or key file: extract them with `openssl pkcs12 -in FILE -nokeys` (and -nocerts -noenc for the key)',
+} as const;
+
 const spkiOfKey = (key: KeyObject): Buffer => createPublicKey(key).export({ type: 'spki', format: 'der' });
 
 function privateItem(der: Buffer, type: 'pkcs8' | 'pkcs1' | 'sec1'): Item {
@@ -52,6 +58,8 @@ export function itemFromDer(der: Buffer): Item {
       return { kind: shape.kind, spki: shape.spki };
     case 'encryptedKey':
       throw new ItemError(ENCRYPTED);
+    case 'container':
+      throw new ItemError(CONTAINER_HINT[shape.format]);
     case 'signedOther':
       throw new ItemError('is a signed object but not a certificate or CSR (a CRL?)');
     case 'privateKeyLike':
@@ -106,6 +114,9 @@ export function itemFromPem(block: PemBlock, n: number): Item {
       return parse((d) => privateItem(d, 'sec1'), 'SEC1 EC private key');
     case 'EC PARAMETERS':
       return { kind: 'ignored' };
+    case 'PKCS7':
+    case 'CMS':
+      throw new ItemError(`${where} ${CONTAINER_HINT['PKCS#7']}`);
     default:
       throw new ItemError(`${where} is not a certificate, key or CSR`);
   }

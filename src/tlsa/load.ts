@@ -41,7 +41,12 @@ function isWholeDer(bytes: Buffer): boolean {
   }
 }
 
+/** UTF-16 (Windows editors save "Unicode" so): a BOM, or the dashes of a BEGIN line with NULs between. */
+const isUtf16 = (bytes: Buffer): boolean =>
+  (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff) || bytes.includes(Buffer.from('-\0-\0-\0-\0-\0', 'latin1')) || bytes.includes(Buffer.from('\0-\0-\0-\0-\0-', 'latin1'));
+
 function items(bytes: Buffer): Item[] {
+  if (bytes[0] !== 0x30 && isUtf16(bytes)) throw new ItemError('is UTF-16 text, which openssl does not read: save it as ASCII (iconv -f UTF-16 -t UTF-8)');
   if (!isWholeDer(bytes) && looksLikePem(bytes)) {
     const text = bytes.subarray(bytes.subarray(0, 3).equals(BOM) ? 3 : 0).toString('latin1');
     const blocks = pemBlocks(text);

@@ -5,7 +5,12 @@ import { DerError, TAG, bytesOf, children, oidText, readTlv, type Tlv } from './
 
 export type DerShape =
   | { kind: 'certificate' | 'csr' | 'publicKey'; spki: Buffer }
-  | { kind: 'privateKeyLike' | 'encryptedKey' | 'signedOther' | 'unknown' };
+  | { kind: 'privateKeyLike' | 'encryptedKey' | 'signedOther' | 'unknown' }
+  /** A container that holds certificates (and keys) but is not one: openssl x509/pkey do not read it either. */
+  | { kind: 'container'; format: 'PKCS#7' | 'PKCS#12' };
+
+const PKCS7_SIGNED_DATA = '1.2.840.113549.1.7.2';
+const PKCS7_DATA = '1.2.840.113549.1.7.1';
 
 const tags = (list: Tlv[]): number[] => list.map((t) => t.tag);
 
@@ -54,6 +59,12 @@ export function shapeOf(buf: Buffer, allowTrailing = false): DerShape {
     return { kind: 'signedOther' };
   }
   if (isSpki(buf, outer)) return { kind: 'publicKey', spki: bytesOf(buf, outer) };
+  // ContentInfo { signedData OID, [0] ... } (a .p7b); PFX { version 3, ContentInfo { data OID ... } } (a .p12)
+  if (shape === [TAG.OID, TAG.CONTEXT_0].join() && oidText(buf, parts[0]!) === PKCS7_SIGNED_DATA) return { kind: 'container', format: 'PKCS#7' };
+  if (tags(parts.slice(0, 2)).join() === [TAG.INTEGER, TAG.SEQUENCE].join()) {
+    const [oid] = children(buf, parts[1]!);
+    if (oid?.tag === TAG.OID && oidText(buf, oid) === PKCS7_DATA) return { kind: 'container', format: 'PKCS#12' };
+  }
   if (shape === [TAG.SEQUENCE, TAG.OCTET_STRING].join()) return { kind: 'encryptedKey' };
   if (parts[0]?.tag === TAG.INTEGER) return { kind: 'privateKeyLike' };
   return { kind: 'unknown' };

@@ -46,6 +46,13 @@ describe('tlsaFast', () => {
     for (const words of calls) assert.throws(() => tlsaFast(words), UserError, words.join(' '));
   });
 
+  test('a value that starts with a dash is one line that says how to give it', () => {
+    assert.throws(
+      () => tlsaFast(['tlsa', pki.leaves.rsa.cert, '--ttl', '-1']),
+      (e: Error) => e instanceof UserError && !e.message.includes('\n') && /^Option '--ttl' argument is ambiguous: write --ttl=-XYZ for a value that starts with '-' \(see dane-hook tlsa --help\)$/.test(e.message),
+    );
+  });
+
   test('--help and --version are left to yargs', () => {
     assert.equal(tlsaFast(['tlsa', '--help']), undefined);
     assert.equal(tlsaFast(['tlsa', 'x.pem', '-h']), undefined);

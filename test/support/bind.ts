@@ -24,6 +24,10 @@ export interface BindOptions {
   port?: number;
   /** Zone-file lines added after the apex records, e.g. 'www IN A 127.0.0.1'. */
   extraRecords?: string[];
+  /** More TSIG keys (tsig-keygen -a ALGORITHM NAME), each also granted TLSA updates: extraKeyFiles. */
+  extraKeys?: { name: string; algorithm: string }[];
+  /** Sign with NSEC3 (a dnssec-policy with nsec3param) instead of the default policy's NSEC. */
+  nsec3?: boolean;
 }
 
 export interface BindServer {
@@ -37,6 +41,8 @@ export interface BindServer {
   secondaryAddress?: string;
   tsigKeyFile: string;
   tsigKeyName: string;
+  /** One tsig-keygen file per extraKeys entry, in that order. */
+  extraKeyFiles: string[];
   dir: string;
   /** Real dig against the primary (or another port): `dig @127.0.0.1 -p PORT +time=1 +tries=2 ARGS`. */
   dig(args: string[], port?: number): Promise<string>;
@@ -118,19 +124,32 @@ controls { };
 `;
 }
 
-function primaryConf(o: { dir: string; port: number; zone: string; keyName: string; signed: boolean; secondaryPort?: number }): string {
+interface PrimaryConf {
+  dir: string;
+  port: number;
+  zone: string;
+  keyNames: string[];
+  keyFiles: string[];
+  signed: boolean;
+  nsec3: boolean;
+  secondaryPort?: number;
+}
+
+function primaryConf(o: PrimaryConf): string {
   const notify = o.secondaryPort
     ? `notify explicit; also-notify { 127.0.0.1 port ${o.secondaryPort}; }; allow-transfer { 127.0.0.1; };`
     : 'notify no;';
-  const signing = o.signed ? `key-directory "${o.dir}/keys"; dnssec-policy default; inline-signing yes;` : '';
-  return `include "${o.dir}/tsig.key";
+  const signing = o.signed ? `key-directory "${o.dir}/keys"; dnssec-policy ${o.nsec3 ? 'nsec3' : 'default'}; inline-signing yes;` : '';
+  const nsec3Policy = 'dnssec-policy nsec3 { keys { csk lifetime unlimited algorithm ecdsap256sha256; }; nsec3param iterations 0 optout no salt-length 0; };';
+  return `${o.keyFiles.map((f) => `include "${f}";`).join('\n')}
 ${commonOptions(o.dir, o.port)}
+${o.nsec3 ? nsec3Policy : ''}
 zone "${o.zone}" {
     type primary;
     file "${o.dir}/zone.db";
     ${signing}
     ${notify}
-    update-policy { grant ${o.keyName} zonesub TLSA; };
+    update-policy { ${o.keyNames.map((k) => `grant ${k} zonesub TLSA;`).join(' ')} };
 };
 `;
 }
@@ -222,11 +241,18 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
     await mkdir(join(dir, 'secondary'));
     const key = await execa('tsig-keygen', ['-a', 'hmac-sha256', tsigKeyName]);
     await writeFile(tsigKeyFile, `${key.stdout}\n`, { mode: 0o600 });
+    const extraKeyFiles: string[] = [];
+    for (const [i, k] of (opts.extraKeys ?? []).entries()) {
+      const file = join(dir, `tsig-${i + 1}.key`);
+      await writeFile(file, `${(await execa('tsig-keygen', ['-a', k.algorithm, k.name])).stdout}\n`, { mode: 0o600 });
+      extraKeyFiles.push(file);
+    }
     await writeFile(join(dir, 'zone.db'), zoneFile(zone, ttl, opts.soaMinimum ?? ttl, opts.extraRecords ?? []));
     const port = opts.port ?? (await freePort());
     const secondaryPort = opts.secondary ? await freePort() : undefined;
     const conf = join(dir, 'named.conf');
-    await writeFile(conf, primaryConf({ dir, port, zone, keyName: tsigKeyName, signed, secondaryPort }));
+    const keyNames = [tsigKeyName, ...(opts.extraKeys ?? []).map((k) => k.name)];
+    await writeFile(conf, primaryConf({ dir, port, zone, keyNames, keyFiles: [tsigKeyFile, ...extraKeyFiles], signed, nsec3: opts.nsec3 ?? false, secondaryPort }));
     primary = startNamed(conf, join(dir, 'named.log'));
     await waitReady(primary, `named on 127.0.0.1:${port}`, () => soaReady(port, zone, signed));
 
@@ -251,6 +277,7 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
       secondaryAddress: secondaryPort ? `127.0.0.1:${secondaryPort}` : undefined,
       tsigKeyFile,
       tsigKeyName,
+      extraKeyFiles,
       dir,
       dig: (args, p = port) => digAt(p, args),
       serial: (p = port) => serialAt(p, zone),

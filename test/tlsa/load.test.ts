@@ -164,6 +164,23 @@ describe('bad input: a one-line error naming the file', () => {
     assertUserError(() => parseMaterial(crlPem, 'crl.pem'), 'crl.pem', 'X509 CRL');
   });
 
+  test('PKCS#7 and PKCS#12 files made by openssl, and UTF-16 text, say how to get the PEM out', async () => {
+    const leaf = pki.leaves['ec-p384'];
+    const p7 = await openssl(['crl2pkcs7', '-nocrl', '-certfile', leaf.fullchain]);
+    const p7Der = await openssl(['crl2pkcs7', '-nocrl', '-certfile', leaf.fullchain, '-outform', 'der']);
+    const p12 = await openssl(['pkcs12', '-export', '-in', leaf.fullchain, '-inkey', leaf.key, '-passout', 'pass:']);
+    assertUserError(() => parseMaterial(p7, 'chain.p7b'), 'chain.p7b', 'PKCS#7 bundle', 'openssl pkcs7 -print_certs');
+    assertUserError(() => parseMaterial(p7Der, 'chain.p7b.der'), 'chain.p7b.der', 'PKCS#7 bundle', 'openssl pkcs7 -print_certs');
+    assertUserError(() => parseMaterial(p12, 'cert.p12'), 'cert.p12', 'PKCS#12 file', 'openssl pkcs12');
+    // What `openssl pkcs7 -print_certs` gives back loads (the hint works).
+    const printed = await openssl(['pkcs7', '-print_certs'], p7);
+    assert.equal(parseMaterial(printed, 'printed.pem').certs.length, 2);
+    const text = await readFile(leaf.fullchain, 'utf8');
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const beNoBom = Buffer.from(text, 'utf16le').swap16();
+    for (const [name, bytes] of [['le.pem', le], ['be.pem', beNoBom]] as const) assertUserError(() => parseMaterial(bytes, name), name, 'UTF-16');
+  });
+
   test('several items that do not belong together', async () => {
     const a = await readFile(pki.leaves.rsa.key, 'latin1');
     const b = await readFile(pki.leaves.ed25519.key, 'latin1');

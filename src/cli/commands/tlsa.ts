@@ -131,7 +131,10 @@ export function tlsaFast(words: string[]): string | undefined {
   try {
     parsed = parseArgs({ args: words.filter((_, i) => i !== at), options: FAST_OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UserError(`${(e as Error).message.split('. ')[0]!.replace(/\.$/, '')} (see dane-hook tlsa --help)`);
+    // One line: node:util's "ambiguous" message (a value starting with '-') spans three.
+    const first = (e as Error).message.split(/\.\s|\n/)[0]!.replace(/\.$/, '');
+    const dash = /use '(--[a-z-]+=-XYZ)'/.exec((e as Error).message)?.[1];
+    throw new UserError(`${first}${dash ? `: write ${dash} for a value that starts with '-'` : ''} (see dane-hook tlsa --help)`);
   }
   const values = parsed.values as Record<string, string[] | undefined>;
   const one = (v: string[] | undefined): string | string[] | undefined => (v && v.length === 1 ? v[0] : v);
