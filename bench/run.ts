@@ -1,12 +1,13 @@
 // `npm run bench`: dane-hook tlsa against the OpenSSL reference pipeline, cold start (one file)
 // and batch (1,000 files in one call against a shell loop of the pipeline). Certificates are made
 // here with openssl. The baseline needs a shell, since a shell pipeline is what it measures.
-import { spawnSync } from 'node:child_process';
+// Then services.ts: many services on a real named. BENCH_ONLY=tlsa or BENCH_ONLY=services runs one.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makePki, openssl } from '../test/support/pki.js';
+import { median, timed } from './measure.js';
 
 // BENCH_CLI measures another build of the CLI (e.g. an experiment) against the same baseline.
 const CLI = process.env.BENCH_CLI ?? fileURLToPath(new URL('../../dist/dane-hook.mjs', import.meta.url));
@@ -17,30 +18,15 @@ const KEYS = 4;
 
 const PIPELINE = (f: string): string => `openssl x509 -in '${f}' -noout -pubkey | openssl pkey -pubin -outform der | sha256sum`;
 
-/** Wall time of one child process run in ms, and its stdout. */
-function timed(cmd: string, args: string[]): { ms: number; out: string } {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')}... failed: ${r.stderr}`);
-  return { ms, out: r.stdout };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 /** Alternates the two commands so drift in machine load hits both alike. */
-function compare(runs: number, a: () => { ms: number }, b: () => { ms: number }): [number, number] {
-  a();
-  b(); // warm the page cache
+async function compare(runs: number, a: () => Promise<{ ms: number }>, b: () => Promise<{ ms: number }>): Promise<[number, number]> {
+  await a();
+  await b(); // warm the page cache
   const ta: number[] = [];
   const tb: number[] = [];
   for (let i = 0; i < runs; i++) {
-    ta.push(a().ms);
-    tb.push(b().ms);
+    ta.push((await a()).ms);
+    tb.push((await b()).ms);
   }
   return [median(ta), median(tb)];
 }
@@ -79,16 +65,16 @@ async function main(): Promise<void> {
     const files = await makeLeaves(dir, FILES);
     const one = files[0]!;
 
-    const ours1 = timed(process.execPath, [CLI, 'tlsa', one]).out;
-    const theirs1 = timed('sh', ['-c', PIPELINE(one)]).out;
+    const ours1 = (await timed(process.execPath, [CLI, 'tlsa', one])).out;
+    const theirs1 = (await timed('sh', ['-c', PIPELINE(one)])).out;
     if (uniqueHashes(ours1) !== uniqueHashes(theirs1)) throw new Error(`results differ: ${ours1} vs ${theirs1}`);
-    const [cold, pipe] = compare(RUNS, () => timed(process.execPath, [CLI, 'tlsa', one]), () => timed('sh', ['-c', PIPELINE(one)]));
+    const [cold, pipe] = await compare(RUNS, () => timed(process.execPath, [CLI, 'tlsa', one]), () => timed('sh', ['-c', PIPELINE(one)]));
 
     const loop = `for f in '${join(dir, 'certs')}'/*.pem; do ${PIPELINE('$f').replace("'$f'", '"$f"')}; done`;
-    const oursN = timed(process.execPath, [CLI, 'tlsa', ...files]).out;
-    const theirsN = timed('sh', ['-c', loop]).out;
+    const oursN = (await timed(process.execPath, [CLI, 'tlsa', ...files])).out;
+    const theirsN = (await timed('sh', ['-c', loop])).out;
     if (uniqueHashes(oursN) !== uniqueHashes(theirsN)) throw new Error('batch results differ from the openssl loop');
-    const [batch, shellLoop] = compare(LOOP_RUNS, () => timed(process.execPath, [CLI, 'tlsa', ...files]), () => timed('sh', ['-c', loop]));
+    const [batch, shellLoop] = await compare(LOOP_RUNS, () => timed(process.execPath, [CLI, 'tlsa', ...files]), () => timed('sh', ['-c', loop]));
 
     const lines = [
       `node ${process.version}, ${availableParallelism()} CPUs; medians of ${RUNS} (cold) and ${LOOP_RUNS} (batch) runs`,
@@ -101,4 +87,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.env.BENCH_ONLY !== 'services') await main();
+if (process.env.BENCH_ONLY !== 'tlsa') await import('./services.js');

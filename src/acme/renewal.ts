@@ -38,11 +38,13 @@ export function unreportedRenewal(source: CertSource, known: KnownChains | undef
     throw err;
   }
   const leafId = createHash('sha256').update(leaf).digest('hex');
-  const notAfter = new Date(new X509Certificate(leaf).validTo).toISOString();
-  if (known === undefined) return { kind: 'renewed', files, leafId, notAfter };
+  // Parsed only when needed: the usual answer (a known leaf) is a hash away, for every service of every timer run.
+  const notAfterOf = () => new Date(new X509Certificate(leaf).validTo).toISOString();
+  if (known === undefined) return { kind: 'renewed', files, leafId, notAfter: notAfterOf() };
   const r = known.rollover;
   const ids = new Set([...Object.keys(known.chains), r.inService?.id, r.pending?.id, r.retiring?.id]);
   if (ids.has(leafId)) return { kind: 'none' };
+  const notAfter = notAfterOf();
   // An older certificate than every known one is a rollback or a stale copy, not a renewal.
   const newest = Object.values(known.chains).reduce((m, c) => (c.notAfter > m ? c.notAfter : m), '');
   if (notAfter < newest) return { kind: 'none' };

@@ -18,6 +18,8 @@ export interface BackendRow {
   readonly name: BackendName;
   /** True when apply() changes DNS itself; false for emit (a person applies the printed plan). */
   readonly applies: boolean;
+  /** True when its module sends the changes of many services in few messages (applyGroups). */
+  readonly batches?: true;
   /** With no backend named, the first row one of whose settings is given is chosen. */
   readonly impliedBy: readonly (keyof BackendSettings)[];
   /** Missing one is an error that names its setting. */
@@ -57,6 +59,7 @@ export const BACKENDS: readonly BackendRow[] = [
   {
     name: 'nsupdate',
     applies: true,
+    batches: true,
     impliedBy: ['server', 'tsigKeyFile'],
     needs: [{ key: 'server', why: 'where nsupdate sends updates', atBuild: true }],
     advises: [{ key: 'tsigKeyFile', why: 'nsupdate will send unsigned updates (fine only for an IP-restricted server)' }],
@@ -103,12 +106,21 @@ export function lazyBackend(settings: BackendSettings & { backend: BackendName }
   const unmet = unmetNeeds(row, settings, true)[0];
   if (unmet) throw missing(row, unmet);
   let built: Promise<Backend> | undefined;
-  return {
+  const load = () => (built ??= row.load().then((make) => make(settings, emitted)));
+  const backend: Backend = {
     name: row.name,
     applies: row.applies,
     async apply(changes, options) {
-      built ??= row.load().then((make) => make(settings, emitted));
-      return (await built).apply(changes, options);
+      return (await load()).apply(changes, options);
     },
   };
+  // Said by the row, not found out by loading: the engine groups services before anything loads.
+  if (row.batches) {
+    backend.applyGroups = async (groups, options) => {
+      const b = await load();
+      if (!b.applyGroups) throw new Error(`the ${row.name} backend row says it batches but its module has no applyGroups`);
+      return b.applyGroups(groups, options);
+    };
+  }
+  return backend;
 }

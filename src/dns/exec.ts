@@ -5,11 +5,11 @@
 //   name, absolute), TLSA_TTL and TLSA_ZONE;
 //   exit 0: done; 1: nothing to do (already there / already gone); anything else: failure.
 // The command is split into words and run without a shell; every value was checked first.
-import { execa, parseCommandString } from 'execa';
 import { DnsError } from '../errors.js';
 import { parseOwner } from '../tlsa/name.js';
 import { checkChanges } from './changes.js';
 import type { ApplyOptions, Backend, RecordChange } from './types.js';
+import { loadExeca } from '../child-process.js';
 
 export interface ExecOptions {
   command: string;
@@ -40,6 +40,7 @@ export function execBackend(options: ExecOptions): Backend {
     applies: true,
     async apply(changes: RecordChange[], apply: ApplyOptions): Promise<void> {
       const checked = checkChanges(changes, apply.zone || undefined);
+      const { execa, parseCommandString } = await loadExeca();
       const [file, ...args] = parseCommandString(options.command);
       for (const change of checked) {
         const r = await execa(file!, args, {

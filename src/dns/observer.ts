@@ -5,12 +5,14 @@ import type * as packet from 'dns-packet';
 import { sameRecord, type Matching, type Selector, type TlsaRecord, type Usage } from '../tlsa/record.js';
 import { formatServer } from './address.js';
 import { cnameIn, cnameRefusal } from './cname.js';
-import { query, type DnsReply, type QueryOptions } from './query.js';
+import { query, type Ask, type DnsReply, type QueryOptions } from './query.js';
 import type { NameObservation, ServerAddress, ServerAnswer } from './types.js';
 
 export type ObserveOptions = Pick<QueryOptions, 'timeoutMs' | 'retries'> & {
   /** The clock, for tests (default Date.now). */
   now?: () => number;
+  /** A run's query pool (pool.ts): bounded concurrency and shared sockets over many names. */
+  ask?: Ask;
   /** Report a CNAME at the name in `cname` instead of refusing the name (check follows it). */
   allowCname?: boolean;
 };
@@ -26,7 +28,7 @@ export async function observeTlsa(name: string, servers: ServerAddress[], option
 async function askOne(name: string, server: ServerAddress, options: ObserveOptions): Promise<ServerAnswer> {
   const shown = formatServer(server);
   try {
-    const reply = await query(server, name, 'TLSA', { dnssec: true, timeoutMs: options.timeoutMs, retries: options.retries });
+    const reply = await (options.ask ?? query)(server, name, 'TLSA', { dnssec: true, timeoutMs: options.timeoutMs, retries: options.retries });
     return readAnswer(shown, name, reply);
   } catch (e) {
     return { server: shown, status: 'error', records: [], signed: false, error: e instanceof Error ? e.message : String(e) };

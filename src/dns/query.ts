@@ -27,15 +27,22 @@ export interface QueryOptions {
   udpSize?: number;
 }
 
+/** How a question is asked: query() itself, or a pool's query (pool.ts). */
+export type Ask = (server: ServerAddress, name: string, type: packet.RecordType, options?: QueryOptions) => Promise<DnsReply>;
+
 /** A decoded reply; dns-packet fills `rcode` but its types leave it out. */
 export type DnsReply = packet.DecodedPacket & { rcode: string };
 
 /** Thrown inside a try so the caller can tell a timeout (worth retrying) from the rest. */
-class Timeout extends Error {}
+export class Timeout extends Error {}
 
 const TC_BIT = 0x02; // in the third header byte
 
-export async function query(server: ServerAddress, name: string, type: packet.RecordType, options: QueryOptions = {}): Promise<DnsReply> {
+/** Sends one UDP message to `target` and resolves with the first reply `accept` takes. */
+export type UdpAsk = (target: { host: string; port: number }, message: Buffer, timeoutMs: number, accept: (b: Buffer) => boolean) => Promise<Buffer>;
+
+/** `udp`: how a UDP try is sent (default a socket of its own; pool.ts passes a shared one). */
+export async function query(server: ServerAddress, name: string, type: packet.RecordType, options: QueryOptions = {}, udp: UdpAsk = askUdp): Promise<DnsReply> {
   const timeoutMs = options.timeoutMs ?? 2000;
   const tries = (options.retries ?? 2) + 1;
   const what = `${type} ${name} at ${formatServer(server)}`;
@@ -55,7 +62,7 @@ export async function query(server: ServerAddress, name: string, type: packet.Re
     const id = randomInt(0, 65536);
     const message = packet.encode(request(id, name, type, options));
     try {
-      const raw = tcp ? await askTcp(target, message, timeoutMs) : await askUdp(target, message, timeoutMs, (buf) => matches(buf, id, name, type));
+      const raw = tcp ? await askTcp(target, message, timeoutMs) : await udp(target, message, timeoutMs, (buf) => matches(buf, id, name, type));
       if (!tcp && raw.length >= 3 && (raw[2]! & TC_BIT) !== 0) {
         tcp = true; // truncated: the same question again over TCP, not counted as a try
         attempt--;

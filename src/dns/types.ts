@@ -1,6 +1,7 @@
 // What the DNS edge deals in: single-record changes, backends that apply them, and observations
 // of what each authoritative server serves. Plain objects, printable as text and JSON.
 import type { TlsaRecord } from '../tlsa/record.js';
+import type { UserError } from '../errors.js';
 
 /** One single-record change. Names are absolute (trailing dot), checked by tlsa/name.ts. */
 export interface RecordChange {
@@ -8,6 +9,19 @@ export interface RecordChange {
   name: string;
   ttl: number;
   record: TlsaRecord;
+}
+
+/** One service's changes to one zone in one phase: sent in one message, applied or failed whole. */
+export interface ChangeGroup {
+  /** Who the changes belong to (a service id), named in its failure. */
+  id: string;
+  changes: RecordChange[];
+}
+
+export interface GroupResult {
+  id: string;
+  /** Undefined: applied. */
+  error?: UserError;
 }
 
 export const BACKEND_NAMES = ['emit', 'nsupdate', 'exec', 'powerdns'] as const;
@@ -51,6 +65,11 @@ export interface Backend {
   /** True when apply() changes DNS itself; false for emit (a person applies the printed plan). */
   readonly applies: boolean;
   apply(changes: RecordChange[], options: ApplyOptions): Promise<void>;
+  /**
+   * Many groups of checked changes for one zone in few messages (batch.ts); one result per group,
+   * in order. Optional: batch.ts applies group by group without it.
+   */
+  applyGroups?(groups: ChangeGroup[], options: ApplyOptions): Promise<GroupResult[]>;
 }
 
 /** What one authoritative server answered for TLSA at one name. */

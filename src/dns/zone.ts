@@ -6,10 +6,18 @@ import type * as packet from 'dns-packet';
 import { DnsError } from '../errors.js';
 import { checkName } from '../tlsa/name.js';
 import { formatServer } from './address.js';
-import { query, type DnsReply, type QueryOptions } from './query.js';
+import { query, type Ask, type DnsReply, type QueryOptions } from './query.js';
 import type { ServerAddress, ZoneInfo } from './types.js';
 
-type Opts = Pick<QueryOptions, 'timeoutMs' | 'retries'>;
+type Opts = Pick<QueryOptions, 'timeoutMs' | 'retries'> & {
+  /** A run's query pool (pool.ts); default one socket per question. */
+  ask?: Ask;
+};
+
+const split = (o: Opts): { ask: Ask; q: Pick<QueryOptions, 'timeoutMs' | 'retries'> } => ({
+  ask: o.ask ?? query,
+  q: { timeoutMs: o.timeoutMs, retries: o.retries },
+});
 
 const abs = (n: string) => `${n.replace(/\.$/, '').toLowerCase()}.`;
 const parent = (n: string) => n.slice(n.indexOf('.') + 1);
@@ -19,13 +27,18 @@ function soaOf(reply: DnsReply): packet.SoaAnswer | undefined {
   return all.find((a): a is packet.SoaAnswer => a.type === 'SOA');
 }
 
-export async function discoverZone(name: string, server: ServerAddress, options: Opts = {}): Promise<ZoneInfo> {
+/**
+ * The SOA of the zone `server` holds `name` in: walk up from the name. A zone cut below a zone the
+ * server holds (a delegation to other servers) is an error naming the child zone.
+ */
+export async function enclosingSoa(name: string, server: ServerAddress, options: Opts = {}): Promise<packet.SoaAnswer> {
   const start = checkName(name);
+  const { ask, q } = split(options);
   let soa: packet.SoaAnswer | undefined;
   for (let candidate = start; candidate !== ''; candidate = parent(candidate)) {
     let reply: DnsReply;
     try {
-      reply = await query(server, candidate, 'SOA', { ...options, dnssec: true });
+      reply = await ask(server, candidate, 'SOA', { ...q, dnssec: true });
     } catch (e) {
       // REFUSED/NOTAUTH: not this server's zone at this level; anything else is a real failure.
       if (e instanceof DnsError && (e.rcode === 'REFUSED' || e.rcode === 'NOTAUTH')) continue;
@@ -45,11 +58,17 @@ export async function discoverZone(name: string, server: ServerAddress, options:
       server: formatServer(server),
     });
   }
+  return soa;
+}
+
+export async function discoverZone(name: string, server: ServerAddress, options: Opts = {}): Promise<ZoneInfo> {
+  const { ask, q } = split(options);
+  const soa = await enclosingSoa(name, server, options);
   const zone = abs(soa.name);
   const [apexSoa, dnskey, ns] = await Promise.all([
-    query(server, zone, 'SOA', { ...options, dnssec: true }),
-    query(server, zone, 'DNSKEY', { ...options, dnssec: true }),
-    query(server, zone, 'NS', options),
+    ask(server, zone, 'SOA', { ...q, dnssec: true }),
+    ask(server, zone, 'DNSKEY', { ...q, dnssec: true }),
+    ask(server, zone, 'NS', q),
   ]);
   const soaRecord = (apexSoa.answers ?? []).find((a): a is packet.SoaAnswer => a.type === 'SOA') ?? soa;
   const soaSigned = (apexSoa.answers ?? []).some((a) => a.type === 'RRSIG' && (a as packet.RrsigAnswer).data.typeCovered === 'SOA');
@@ -80,7 +99,8 @@ export async function resolveNameServers(info: ZoneInfo, server: ServerAddress, 
 
 async function addressesOf(ns: string, zone: string, server: ServerAddress, options: Opts): Promise<string[]> {
   if (ns === zone || ns.endsWith(`.${zone}`)) {
-    const replies = await Promise.all((['A', 'AAAA'] as const).map((t) => query(server, ns, t, options).catch(() => undefined)));
+    const { ask, q } = split(options);
+    const replies = await Promise.all((['A', 'AAAA'] as const).map((t) => ask(server, ns, t, q).catch(() => undefined)));
     const glue = replies.flatMap((r) => (r?.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => (a as packet.StringAnswer).data));
     if (glue.length > 0) return glue;
   }

@@ -3,9 +3,9 @@
 // replaces had another owner or mode (a service reading its key as root:ssl-cert 0640 keeps it).
 import { accessSync, chownSync, constants, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { execa, parseCommandString } from 'execa';
 import { Exit, UserError } from '../errors.js';
-import { writeFileAtomic } from '../state/atomic.js';
+import { writeFileAtomic, writeFilesAtomicSync, type FilesWriter } from '../state/atomic.js';
+import { loadExeca } from '../child-process.js';
 
 const FILES: [string, number][] = [
   ['privkey.pem', 0o600],
@@ -56,7 +56,7 @@ export function checkActivateDir(activateDir: string): void {
  * sees a new key beside an old certificate. An activate dir that already is a real folder (made
  * by hand) gets its files replaced one by one instead, the key last.
  */
-export function writeActivateDir(fromDir: string, activateDir: string): void {
+export async function writeActivateDir(fromDir: string, activateDir: string, write: FilesWriter = writeFilesAtomicSync): Promise<void> {
   let real = false;
   try {
     real = !lstatSync(activateDir).isSymbolicLink();
@@ -81,7 +81,9 @@ export function writeActivateDir(fromDir: string, activateDir: string): void {
   const files = FILES.map(([name, mode]) => ({ path: join(version, name), from: join(fromDir, name), ...((previous !== undefined && ownerOf(join(activateDir, name))) || { mode }) }));
   checkCanChown(files);
   mkdirSync(version, { recursive: true, mode: 0o755 });
-  for (const f of files) writeKeeping(f.path, readFileSync(f.from), f);
+  // Not live until the link swaps: the files are written together, the folder synced once.
+  await write(version, files.map((f) => ({ name: basename(f.path), data: readFileSync(f.from), mode: f.mode })));
+  for (const f of files) keepOwner(f.path, f);
   const tmp = `${activateDir}.tmp-${process.pid}`;
   rmSync(tmp, { force: true });
   symlinkSync(version, tmp);
@@ -122,6 +124,10 @@ function checkCanChown(files: (Owner & { path: string })[]): void {
 
 function writeKeeping(path: string, data: Buffer, owner: Owner): void {
   writeFileAtomic(path, data, owner.mode);
+  keepOwner(path, owner);
+}
+
+function keepOwner(path: string, owner: Owner): void {
   if (owner.uid === undefined || owner.gid === undefined) return;
   const now = statSync(path);
   if (now.uid !== owner.uid || now.gid !== owner.gid) chownSync(path, owner.uid, owner.gid);
@@ -130,6 +136,7 @@ function writeKeeping(path: string, data: Buffer, owner: Owner): void {
 /** Runs the reload command (split into words; no shell). */
 export async function reload(command: string): Promise<void> {
   try {
+    const { execa, parseCommandString } = await loadExeca();
     const [file, ...args] = parseCommandString(command);
     await execa(file!, args, { timeout: 120_000, stdin: 'ignore' });
   } catch (err) {

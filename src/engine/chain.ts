@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { CertFiles } from '../acme/types.js';
 import type { ServiceSettings } from '../config/types.js';
-import { derToPem, loadChain, parseMaterial, readSource, shownSource, type Material } from '../tlsa/load.js';
+import { derToPem, kindText, loadChain, parseMaterial, readSource, shownSource, spkiOfCertDer, type Material } from '../tlsa/load.js';
 import { recordForKey, recordMatchesChain, recordsForChain } from '../tlsa/compute.js';
 import { paramsText, recordKey, type TlsaRecord } from '../tlsa/record.js';
 import type { ChainRef } from '../rollover/types.js';
-import { writeFileAtomic } from '../state/atomic.js';
+import { writeFilesAtomicSync, type FilesWriter } from '../state/atomic.js';
 import { serviceDir, type ChainInfo } from '../state/store.js';
 
 export interface LoadedChain {
@@ -29,7 +29,7 @@ export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, p
   const material = (path: string): Material => read.get(path) ?? read.set(path, parseMaterial(readSource(path), path)).get(path)!;
   const certsOf = (path: string): Buffer[] => {
     const m = material(path);
-    if (m.kind !== 'certificate') throw new UserError(`${shownSource(path)} holds a ${m.kind === 'csr' ? 'CSR' : m.kind.replace('K', ' k')}, not certificates`);
+    if (m.kind !== 'certificate') throw new UserError(`${shownSource(path)} holds ${kindText(m.kind)}, not certificates`);
     return m.certs;
   };
   let certs = certsOf(files.fullchain ?? files.cert);
@@ -40,9 +40,12 @@ export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, p
     certs = [...certs, ...certsOf(files.chain)];
   }
   const key = material(files.key);
-  if (key.kind !== 'privateKey') throw new UserError(`${files.key} holds a ${key.kind}, not a private key`);
+  if (key.kind !== 'privateKey') throw new UserError(`${files.key} holds ${kindText(key.kind)}, not a private key`);
   const leafMaterial = material(files.cert);
   if (!key.spki.equals(leafMaterial.spki)) {
+    // A chain in the wrong order: the key belongs to a later certificate, and the leaf must come first.
+    const at = certs.findIndex((c) => spkiOfCertDer(c).equals(key.spki));
+    if (at > 0) throw new UserError(`key ${files.key} matches certificate ${at + 1} in ${files.fullchain ?? files.cert}, not the first: the server's own certificate must come first (leaf, then its issuers)`);
     throw new UserError(`key ${files.key} does not match certificate ${files.cert} (their public keys differ)`);
   }
   const records = new Map<string, TlsaRecord>();
@@ -71,13 +74,16 @@ export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, p
 }
 
 /** Keeps a copy of the chain's files under the service's state folder; the key file is 0600. */
-export function storeChain(stateDir: string, serviceId: string, chain: LoadedChain, now: number): ChainInfo {
+export async function storeChain(stateDir: string, serviceId: string, chain: LoadedChain, now: number, write: FilesWriter = writeFilesAtomicSync): Promise<ChainInfo> {
   const dir = join(serviceDir(stateDir, serviceId), 'chains', chain.ref.id.slice(0, 16));
   const pems = chain.certs.map((c) => derToPem(c, 'CERTIFICATE'));
-  writeFileAtomic(join(dir, 'privkey.pem'), chain.keyPem, 0o600);
-  writeFileAtomic(join(dir, 'cert.pem'), pems[0]!);
-  writeFileAtomic(join(dir, 'chain.pem'), pems.slice(1).join(''));
-  writeFileAtomic(join(dir, 'fullchain.pem'), pems.join(''));
+  // The state names the folder only after this returns: the files may land in any order.
+  await write(dir, [
+    { name: 'privkey.pem', data: chain.keyPem, mode: 0o600 },
+    { name: 'cert.pem', data: pems[0]! },
+    { name: 'chain.pem', data: pems.slice(1).join('') },
+    { name: 'fullchain.pem', data: pems.join('') },
+  ]);
   return { ...chain.info, dir, addedAt: now };
 }
 

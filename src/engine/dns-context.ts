@@ -3,7 +3,10 @@
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import type { Backend, NameObservation, RecordChange, ServerAddress, ZoneInfo } from '../dns/types.js';
-import { discoverZone, resolveNameServers } from '../dns/zone.js';
+import { ZoneCache } from '../dns/zone-cache.js';
+import { enclosingSoa } from '../dns/zone.js';
+import type { QueryPool } from '../dns/pool.js';
+import type { Ask } from '../dns/query.js';
 import { observeTlsa } from '../dns/observer.js';
 import { lazyBackend } from '../dns/backends.js';
 import { neededSetting } from '../config/flags.js';
@@ -25,6 +28,16 @@ export interface DnsContext {
   verified: boolean;
   backend: Backend;
   warnings: string[];
+  /** How TLSA questions are asked: the run's pool when there is one. */
+  ask?: Ask;
+  /** The server zones were discovered at (--server, else the first --auth-server). */
+  asked?: ServerAddress;
+}
+
+/** What a run over many services shares: zone facts found once, one bounded query pool. */
+export interface RunDns {
+  zones?: ZoneCache;
+  pool?: QueryPool;
 }
 
 export const UNVERIFIED = 'no --server or --auth-server: publication cannot be checked';
@@ -32,7 +45,7 @@ export const UNVERIFIED = 'no --server or --auth-server: publication cannot be c
 const inZone = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
 
 /** `names`: every name to observe, the configured ones and any where owned records remain. */
-export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, names: string[] = settings.tlsaNames): Promise<DnsContext> {
+export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, names: string[] = settings.tlsaNames, run: RunDns = {}): Promise<DnsContext> {
   const d = settings.dns;
   const warnings: string[] = [];
   // Emitted changes go to the CLI's sink, which renders them; without one they are dropped (check
@@ -47,11 +60,12 @@ export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, nam
     warnings.push(`${UNVERIFIED}; emitted changes are taken as applied when printed`);
     return { zoneOf: Object.fromEntries(names.map((n) => [n, zone])), negativeTtl: settings.ttl, serversOf: {}, authServers: [], verified: false, backend, warnings };
   }
+  const ask = run.pool?.query;
+  const cache = run.zones ?? new ZoneCache(ask);
   const infos = new Map<string, ZoneInfo>();
   const zoneOf: Record<string, string> = {};
   for (const name of names) {
-    const known = [...infos.values()].find((z) => inZone(name, z.zone) && (!d.zone || z.zone === d.zone));
-    const info = known ?? (await discoverZone(d.zone ?? name, asked));
+    const info = await cache.zoneOf(name, asked, d.zone);
     if (!inZone(name, info.zone)) throw new UserError(`TLSA name ${name} is not in zone ${info.zone}`);
     infos.set(info.zone, info);
     zoneOf[name] = info.zone;
@@ -63,7 +77,7 @@ export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, nam
     let servers = d.authServers;
     if (servers.length === 0) {
       try {
-        servers = dedupe(await resolveNameServers(z, asked, asked.port));
+        servers = dedupe(await cache.nameServers(z, asked, asked.port));
       } catch (err) {
         warnings.push(`${(err as Error).message}`);
         servers = [];
@@ -80,7 +94,30 @@ export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, nam
   if (!signed) {
     warnings.push(`zone ${zones.filter((z) => !z.signed).map((z) => z.zone).join(', ')} is not DNSSEC-signed: TLSA records have no effect there until it is`);
   }
-  return { zoneOf, negativeTtl: Math.max(...zones.map((z) => z.negativeTtl)), signed, serversOf, authServers, verified: true, backend, warnings };
+  return { zoneOf, negativeTtl: Math.max(...zones.map((z) => z.negativeTtl)), signed, serversOf, authServers, verified: true, backend, warnings, ask, asked };
+}
+
+/**
+ * Before anything is published at a name: the zone the server really holds it in is the one the
+ * update goes to. A zone cut below --zone (or below a zone found for another name) would take the
+ * update into the parent, where the record is hidden under the delegation and never served.
+ * One SOA question per name, asked only when a publish is planned.
+ */
+export async function confirmZones(ctx: DnsContext, names: string[], zoneGiven: boolean): Promise<void> {
+  if (!ctx.verified || !ctx.asked) return;
+  const abs = (n: string) => `${n.replace(/\.$/, '').toLowerCase()}.`;
+  await Promise.all(
+    [...new Set(names)].map(async (name) => {
+      const soa = await enclosingSoa(name, ctx.asked!, { ask: ctx.ask });
+      const expected = ctx.zoneOf[name] ?? '';
+      if (abs(soa.name) !== abs(expected)) {
+        const advice = zoneGiven
+          ? `give --zone ${abs(soa.name).replace(/\.$/, '')} or leave --zone out`
+          : `configure the names of ${abs(soa.name)} as a service of their own`;
+        throw new UserError(`TLSA name ${name} is in zone ${abs(soa.name)}, not ${abs(expected)} (a zone cut below it): an update to ${abs(expected)} would never be served; ${advice}`);
+      }
+    }),
+  );
 }
 
 function dedupe(servers: ServerAddress[]): ServerAddress[] {
@@ -92,7 +129,7 @@ function dedupe(servers: ServerAddress[]): ServerAddress[] {
 export async function observe(ctx: DnsContext, names: string[], owned: OwnedRecord[]): Promise<{ presence: Record<string, Presence>; observations: NameObservation[] }> {
   // Nothing to ask: what was emitted counts as published everywhere.
   if (!ctx.verified) return { presence: presenceFromOwned(names, owned), observations: [] };
-  const observations = await Promise.all(names.map((n) => observeTlsa(n, ctx.serversOf[ctx.zoneOf[n] ?? ''] ?? ctx.authServers)));
+  const observations = await Promise.all(names.map((n) => observeTlsa(n, ctx.serversOf[ctx.zoneOf[n] ?? ''] ?? ctx.authServers, { ask: ctx.ask })));
   const presence: Record<string, Presence> = {};
   for (const obs of observations) presence[obs.name] = presenceOf(obs, ctx.signed === true);
   return { presence, observations };

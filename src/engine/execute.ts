@@ -11,6 +11,7 @@ import { applyStep } from '../rollover/apply.js';
 import { emptyState } from '../rollover/decide.js';
 import { matchesKeyType } from '../config/lineages.js';
 import type { Step } from '../rollover/types.js';
+import type { FilesWriter } from '../state/atomic.js';
 import { saveService, type ServiceFile } from '../state/store.js';
 import type { DnsContext } from './dns-context.js';
 import { reload, writeActivateDir } from './activate.js';
@@ -25,15 +26,29 @@ export interface ApplyContext {
   now: number;
   /** A service with lineages: each lineage's view (its activate dir, key type); steps name theirs. */
   views?: Record<string, ServiceSettings>;
+  /** How changes leave (default: this service's backend, one update per zone); many.ts batches services. */
+  send?: (changes: RecordChange[]) => Promise<void>;
+  /**
+   * How the state is saved (default: written at once). `beforeSend` marks the save a publish needs
+   * before its records leave the machine; many.ts defers every other save to one write at the end.
+   */
+  save?: (beforeSend: boolean) => Promise<unknown>;
+  /** How the activate dir's files are written (default: at once; many.ts: without blocking). */
+  write?: FilesWriter;
 }
 
-async function applyChanges(ctx: DnsContext, changes: RecordChange[]): Promise<void> {
+/** The changes split by the zone of each name ('' when not known), order kept within each. */
+export function changesByZone(ctx: DnsContext, changes: RecordChange[]): Map<string, RecordChange[]> {
   const byZone = new Map<string, RecordChange[]>();
   for (const c of changes) {
     const zone = ctx.zoneOf[c.name] ?? '';
     byZone.set(zone, [...(byZone.get(zone) ?? []), c]);
   }
-  for (const [zone, list] of byZone) await ctx.backend.apply(list, { zone });
+  return byZone;
+}
+
+async function applyChanges(ctx: DnsContext, changes: RecordChange[]): Promise<void> {
+  for (const [zone, list] of changesByZone(ctx, changes)) await ctx.backend.apply(list, { zone });
 }
 
 const changeOf = (s: Extract<Step, { kind: 'publish' | 'withdraw' }>, ttl: number): RecordChange =>
@@ -42,7 +57,8 @@ const changeOf = (s: Extract<Step, { kind: 'publish' | 'withdraw' }>, ttl: numbe
 /** Runs the steps; returns the steps done and, if the rest was held (--connect), why. */
 export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done: Step[]; held?: string }> {
   const { file } = run;
-  const save = () => saveService(run.stateDir, file);
+  const save = async (beforeSend = false) => (run.save ? run.save(beforeSend) : saveService(run.stateDir, file));
+  const send = (changes: RecordChange[]) => (run.send ? run.send(changes) : applyChanges(run.dns, changes));
   const apply = (list: Step[]) => {
     for (const s of list) {
       if (s.lineage === undefined) file.rollover = applyStep(file.rollover, s, run.now);
@@ -69,15 +85,15 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
       const text = batch.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ');
       if (step.kind === 'publish') {
         apply(batch);
-        save();
-        await applyChanges(run.dns, batch.map((s) => changeOf(s, settings.ttl)));
+        await save(true);
+        await send(batch.map((s) => changeOf(s, settings.ttl)));
       } else {
-        await applyChanges(run.dns, batch.map((s) => changeOf(s, settings.ttl)));
+        await send(batch.map((s) => changeOf(s, settings.ttl)));
         // An emitted withdrawal that can be checked stays owned until it is seen gone.
         if (run.dns.backend.applies || !run.dns.verified) apply(batch);
       }
       file.history.push({ at: run.now, what: `${step.kind === 'publish' ? 'published' : 'withdrew'} ${text}` });
-      save();
+      await save();
       done.push(...batch);
       i = j;
       continue;
@@ -86,7 +102,7 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
       const chain = file.chains[step.chainId];
       if (!chain) throw new UserError(`state for ${settings.id} names chain ${step.chainId.slice(0, 12)} but has no files for it; redeploy`);
       try {
-        writeActivateDir(chain.dir, settings.activateDir);
+        await writeActivateDir(chain.dir, settings.activateDir, run.write);
       } catch (err) {
         if (err instanceof UserError) throw err;
         // The chain is not recorded as in service: the next run promotes it again.
@@ -101,7 +117,7 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
       if (problem) {
         const shown = step.lineage === undefined ? problem : `${step.lineage}: ${problem}`;
         file.history.push({ at: run.now, what: `withdrawal held: ${shown}` });
-        save();
+        await save();
         heldWhy.push(shown);
         heldLineages.add(step.lineage);
         i++;
@@ -110,7 +126,7 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
     }
     apply([step]);
     if (step.kind === 'promote') file.history.push({ at: run.now, what: `${step.retry ? 're-' : ''}promoted ${step.chainId.slice(0, 12)}${step.immediate ? ' (first deploy, no wait)' : ''}` });
-    save();
+    await save();
     done.push(step);
     i++;
   }

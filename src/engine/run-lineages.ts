@@ -102,7 +102,7 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
   store(file, d);
   const known = d.decisions.find((x) => x.lineage === target?.lineage)?.decision.known;
   if (loaded && target && !known) {
-    file.chains[loaded.ref.id] = storeChain(stateDir, settings.id, loaded, now);
+    file.chains[loaded.ref.id] = await storeChain(stateDir, settings.id, loaded, now);
     file.history.push({ at: now, what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}, ${target.lineage}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` });
   }
   saveService(stateDir, file);

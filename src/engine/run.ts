@@ -4,19 +4,20 @@
 import { Exit, worst } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import { decide } from '../rollover/decide.js';
-import type { ChainReadiness, DecideTrigger } from '../rollover/types.js';
+import type { ChainReadiness, ChainRef, DecideTrigger, Step } from '../rollover/types.js';
+import type { FilesWriter } from '../state/atomic.js';
 import { acquireLock } from '../state/lock.js';
-import { loadService, lockPath, saveService } from '../state/store.js';
+import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
 import { loadDeployedChain, storeChain } from './chain.js';
 import { pinRecords } from '../tlsa/pins.js';
-import { UNVERIFIED, dnsContext, observe } from './dns-context.js';
+import { UNVERIFIED, confirmZones, dnsContext, observe, type DnsContext, type RunDns } from './dns-context.js';
 import { checkActivateDir } from './activate.js';
 import { execute } from './execute.js';
 import { loadNextKey } from './next-key.js';
 import { decideOptions } from './options.js';
 import type { RunOptions, RunReport, Trigger } from './types.js';
 import { rrsetSizeWarnings } from './rrset-size.js';
-import { decisionReport, newFile, observationErrors, reportHeld, roleReadiness, withValidity } from './run-parts.js';
+import { newFile, observationErrors, roleReadiness, withValidity } from './run-parts.js';
 import { runLineagesLocked } from './run-lineages.js';
 
 export type { RunOptions, RunReport, Trigger } from './types.js';
@@ -36,8 +37,42 @@ export async function runService(stateDir: string, settings: ServiceSettings, tr
   }
 }
 
+/** A service's run up to the decision: what the engine then carries out, alone or in a batch. */
+export interface Prepared {
+  stateDir: string;
+  settings: ServiceSettings;
+  trigger: Trigger;
+  file: ServiceFile;
+  /** The state file as loaded (serialized), to write only when something changed. */
+  loadedText: string;
+  ctx: DnsContext;
+  names: string[];
+  options: ReturnType<typeof decideOptions>;
+  d: ReturnType<typeof decide>;
+  report: RunReport;
+  now: number;
+  nextOf: (r: ChainReadiness[]) => boolean | undefined;
+  /** A chain this deploy brings that the state does not know yet: stored when the decision is committed. */
+  deployed?: { ref: ChainRef; store: (write?: FilesWriter) => Promise<ServiceFile['chains'][string]>; what: string };
+  nextKey?: { path: string; used?: boolean; has: boolean };
+}
+
 async function runLocked(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions, clock: () => number): Promise<RunReport> {
-  const file = loadService(stateDir, settings.id) ?? newFile(settings, clock());
+  const p = await prepareRun(stateDir, settings, trigger, opts, clock);
+  if (opts.dryRun) return p.report;
+  await commitDecision(p);
+  saveService(stateDir, p.file);
+  const { done, held } = await execute({ stateDir, file: p.file, settings, dns: p.ctx, now: p.now }, p.d.plan);
+  await finishRun(p, done, held, clock);
+  saveService(stateDir, p.file);
+  return p.report;
+}
+
+/** Lock held by the caller: load (each input once), check, observe, decide. Changes nothing. */
+export async function prepareRun(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions, clock: () => number, shared: RunDns = {}): Promise<Prepared> {
+  const loadedFile = loadService(stateDir, settings.id);
+  const loadedText = loadedFile ? stateText(loadedFile) : '';
+  const file = loadedFile ?? newFile(settings, clock());
   file.settings = settings;
   file.rollover = withValidity(file.rollover, file);
   const warnings: string[] = [];
@@ -53,31 +88,61 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
 
   // Names that left the config still hold records of ours: observe them too, to withdraw them.
   const names = [...new Set([...settings.tlsaNames, ...file.rollover.owned.map((o) => o.name)])];
-  const ctx = await dnsContext(settings, opts.emit, names);
+  const ctx = await dnsContext(settings, opts.emit, names, shared);
   // Unverifiable emit is said when something is emitted, not on every quiet timer run.
   warnings.push(...ctx.warnings.filter((w) => ctx.verified || !w.startsWith(UNVERIFIED)));
   const { presence, observations } = await observe(ctx, names, file.rollover.owned);
   warnings.push(...observationErrors(observations));
   const now = clock();
   const d = decide(file.rollover, decideTrigger, { presence, negativeTtl: ctx.negativeTtl }, now, options);
+  await confirmZones(ctx, d.plan.flatMap((st) => (st.kind === 'publish' ? [st.name] : [])), settings.dns.zone !== undefined);
   warnings.push(...d.warnings, ...rrsetSizeWarnings(presence, d.plan));
   if (!ctx.verified && d.plan.some((st) => st.kind === 'publish' || st.kind === 'withdraw')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
   const nextOf = (r: ChainReadiness[]) => (trigger.kind === 'pre-renew' ? r.find((x) => x.role === 'next key')?.ready : undefined);
-  const report: RunReport = { ...decisionReport(settings.id, trigger.kind, d, warnings, !opts.dryRun), nextReady: nextOf(d.readiness) };
-  if (opts.dryRun) return report;
+  const report: RunReport = {
+    service: settings.id,
+    trigger: trigger.kind,
+    steps: d.plan,
+    applied: !opts.dryRun,
+    warnings,
+    unsafe: d.unsafe,
+    nextReady: nextOf(d.readiness),
+    nextAt: d.nextAt,
+    readiness: roleReadiness(d.readiness),
+    combos: d.readiness,
+    held: d.held,
+    exitCode: d.outcome,
+  };
+  const deployed =
+    loaded && !d.known
+      ? { ref: loaded.ref, store: (write?: FilesWriter) => storeChain(stateDir, settings.id, loaded, now, write), what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` }
+      : undefined;
+  const nextKey = next ? { path: next.path, used: d.nextKeyUsed, has: next.ref !== undefined } : undefined;
+  return { stateDir, settings, trigger, file, loadedText, ctx, names, options, d, report, now, nextOf, deployed, nextKey };
+}
 
+/** The decision becomes the state: the new chain's files stored (by `write`), the next key noted. */
+export async function commitDecision(p: Prepared, write?: FilesWriter): Promise<void> {
+  const { file, d, deployed, nextKey } = p;
   file.rollover = d.state;
-  if (loaded && !d.known) {
-    file.chains[loaded.ref.id] = storeChain(stateDir, settings.id, loaded, now);
-    file.history.push({ at: now, what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` });
+  if (deployed) {
+    file.chains[deployed.ref.id] = await deployed.store(write);
+    file.history.push({ at: p.now, what: deployed.what });
   }
-  if (next?.ref && !d.nextKeyUsed) file.nextKeyFile = next.path;
-  else if (next?.ref) file.nextKeyFile = undefined;
-  saveService(stateDir, file);
+  if (nextKey?.has && !nextKey.used) file.nextKeyFile = nextKey.path;
+  else if (nextKey?.has) file.nextKeyFile = undefined;
+}
 
-  const { done, held } = await execute({ stateDir, file, settings, dns: ctx, now }, d.plan);
+/** After the plan ran: the report says what was done; after publishes, look again at once. */
+export async function finishRun(p: Prepared, done: Step[], held: string | undefined, clock: () => number): Promise<void> {
+  const { file, report, d, ctx, names, options, trigger } = p;
   report.steps = done;
-  reportHeld(report, held);
+  if (held) {
+    // The withdrawals did not happen: the report must not list them as done.
+    report.held.push(held);
+    report.warnings.push(held);
+    report.exitCode = worst([report.exitCode, Exit.NOT_VERIFIED]);
+  }
   if (done.some((s) => s.kind === 'publish')) {
     // Look again at once: the wait for readiness starts when every server serves the new
     // records, and on a single primary that is now, not at the next run.
@@ -90,12 +155,20 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
     report.readiness = roleReadiness(later.readiness);
     report.combos = later.readiness;
     if (trigger.kind === 'pre-renew') {
-      report.nextReady = nextOf(later.readiness);
+      report.nextReady = p.nextOf(later.readiness);
       const gate = later.outcome === Exit.NOT_READY ? Exit.NOT_READY : Exit.OK;
       report.exitCode = worst([d.outcome === Exit.NOT_READY ? Exit.OK : d.outcome, gate, held ? Exit.NOT_VERIFIED : Exit.OK]);
     }
   }
   file.updatedAt = clock();
-  saveService(stateDir, file);
-  return report;
+}
+
+/**
+ * The state as it would be written, without the time of writing and with keys sorted (the core may
+ * rebuild a map in another order): equal text, nothing to write.
+ */
+export function stateText(file: ServiceFile): string {
+  const sorted = (_: string, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v;
+  return JSON.stringify({ ...file, updatedAt: 0, history: file.history.slice(-50) }, sorted);
 }

@@ -3,6 +3,7 @@
 import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 
 /** Errors from a descriptor (write, fsync: ENOSPC, EIO) carry no path: give them the file's. */
 function withPath(err: unknown, path: string): unknown {
@@ -19,7 +20,8 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
   }
 }
 
-function write(path: string, data: string | Buffer, mode: number): void {
+/** `syncDir` false: the caller syncs the folder once after several files (writeFilesAtomicSync). */
+function write(path: string, data: string | Buffer, mode: number, syncDir = true): void {
   const dir = dirname(path);
   // Folders made here are the state dir's (the activate dir's are made by activate.ts): private.
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -42,7 +44,7 @@ function write(path: string, data: string | Buffer, mode: number): void {
     rmSync(tmp, { force: true });
     throw err;
   }
-  fsyncDir(dir);
+  if (syncDir) fsyncDir(dir);
 }
 
 function fsyncDir(dir: string): void {
@@ -54,5 +56,86 @@ function fsyncDir(dir: string): void {
     // Some file systems refuse fsync on a directory; the rename is still atomic there.
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export interface FileToWrite {
+  name: string;
+  data: string | Buffer;
+  mode?: number;
+}
+
+/** How a folder's files are written: at once (one service's run) or without blocking (many.ts). */
+export type FilesWriter = (dir: string, files: FileToWrite[]) => void | Promise<void>;
+
+/** Several files of one folder, each like writeFileAtomic, the folder synced once at the end. */
+export function writeFilesAtomicSync(dir: string, files: FileToWrite[]): void {
+  for (const f of files) {
+    const path = join(dir, f.name);
+    try {
+      write(path, f.data, f.mode ?? 0o644, false);
+    } catch (err) {
+      throw withPath(err, path);
+    }
+  }
+  fsyncDir(dir);
+}
+
+/**
+ * Several files of one folder, crash-safe like writeFileAtomic, asynchronously: every file is
+ * written and fsynced at the same time, then renamed, then the folder is fsynced once. Many
+ * services writing at once this way let the file system commit their syncs together (at 1,000
+ * services, one synchronous fsync after another was the largest cost of a run).
+ */
+export async function writeFilesAtomic(dir: string, files: FileToWrite[]): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const settled = await Promise.allSettled(
+    files.map(async (f) => {
+      const path = join(dir, f.name);
+      const tmp = join(dir, `.${f.name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+      const mode = f.mode ?? 0o644;
+      let h: FileHandle | undefined;
+      try {
+        h = await open(tmp, 'wx', mode);
+        await h.chmod(mode);
+        await h.writeFile(typeof f.data === 'string' ? Buffer.from(f.data) : f.data);
+        await h.sync();
+        await h.close();
+        return { tmp, path };
+      } catch (err) {
+        await h?.close().catch(() => undefined);
+        await rm(tmp, { force: true });
+        throw withPath(err, path);
+      }
+    }),
+  );
+  const staged = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(staged.map((x) => rm(x.tmp, { force: true })));
+    throw failed.reason;
+  }
+  for (const s of staged) {
+    try {
+      await rename(s.tmp, s.path);
+    } catch (err) {
+      await Promise.all(staged.map((x) => rm(x.tmp, { force: true })));
+      throw withPath(err, s.path);
+    }
+  }
+  await syncDir(dir);
+}
+
+export const writeFileAtomicAsync = (path: string, data: string | Buffer, mode = 0o644): Promise<void> => writeFilesAtomic(dirname(path), [{ name: basename(path), data, mode }]);
+
+async function syncDir(dir: string): Promise<void> {
+  let h: FileHandle | undefined;
+  try {
+    h = await open(dir, 'r');
+    await h.sync();
+  } catch {
+    // Some file systems refuse fsync on a directory; the renames are still atomic there.
+  } finally {
+    await h?.close();
   }
 }

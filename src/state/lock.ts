@@ -81,6 +81,19 @@ function takeOver(path: string, owner: string): string | undefined {
   }
 }
 
+/**
+ * Locks still held when the process exits are released by one exit listener: a run over many
+ * services holds a thousand at once, and a listener each would make Node warn on stderr.
+ */
+const heldLocks = new Set<() => void>();
+function releaseAtExit(release: () => void): void {
+  if (heldLocks.size === 0) process.on('exit', releaseAll);
+  heldLocks.add(release);
+}
+function releaseAll(): void {
+  for (const release of [...heldLocks]) release();
+}
+
 /** Takes the lock, waiting up to waitMs for another run to finish. */
 export async function acquireLock(path: string, waitMs = 30_000): Promise<Lock> {
   // The state dir holds private key copies: created 0700.
@@ -94,10 +107,10 @@ export async function acquireLock(path: string, waitMs = 30_000): Promise<Lock> 
         // Only our own file: never another run's lock that took this path over.
         if (held && readOr(path) === mine) rmSync(path, { force: true });
         held = false;
-        // Many acquisitions in one process (advance --wait over services) must not pile up listeners.
-        process.removeListener('exit', release);
+        heldLocks.delete(release);
+        if (heldLocks.size === 0) process.removeListener('exit', releaseAll);
       };
-      process.once('exit', release);
+      releaseAtExit(release);
       return { release };
     }
     if (Date.now() >= until) {

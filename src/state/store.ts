@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import type { RolloverState } from '../rollover/types.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic, writeFileAtomicAsync } from './atomic.js';
 import { ID_PATTERN } from '../config/fields.js';
 import { readBounded } from '../io/read-bounded.js';
 import { oneLine, shownValue } from '../io/shown.js';
@@ -67,9 +67,23 @@ export function loadService(stateDir: string, id: string): ServiceFile | undefin
 
 /** Saves atomically (under the service's lock), then prunes old chain copies and leftovers. */
 export function saveService(stateDir: string, file: ServiceFile): void {
+  writeFileAtomic(statePath(stateDir, file.id), stateJson(file), 0o600);
+  tidyAfterSave(stateDir, file);
+}
+
+/** saveService without blocking: many services saving at once share the file system's syncs. */
+export async function saveServiceAsync(stateDir: string, file: ServiceFile): Promise<void> {
+  await writeFileAtomicAsync(statePath(stateDir, file.id), stateJson(file), 0o600);
+  tidyAfterSave(stateDir, file);
+}
+
+function stateJson(file: ServiceFile): string {
   file.history = file.history.slice(-50);
   pruneChains(file);
-  writeFileAtomic(statePath(stateDir, file.id), `${JSON.stringify(file, null, 2)}\n`, 0o600);
+  return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+function tidyAfterSave(stateDir: string, file: ServiceFile): void {
   tidyServiceDir(serviceDir(stateDir, file.id), file);
   for (const dir of [file.settings.activateDir, ...(file.settings.lineages ?? []).map((l) => l.activateDir)]) if (dir) tidyActivateDir(dir);
 }

@@ -73,11 +73,28 @@ export function tidyServiceDir(serviceDir: string, file: Chains): void {
   removeTempFiles(serviceDir);
 }
 
+/**
+ * Folders whose stale link temp names this process removed already: the parent usually holds every
+ * service's activate dir, and reading it at each save made a 10,000-service run quadratic. A link
+ * a killed run left is gone after the first save of the next run.
+ */
+const parentsTidied = new Map<string, Set<string>>();
+
 /** Temp files a killed promotion left in the activate dir, its versions, and its link's temp name. */
 export function tidyActivateDir(activateDir: string): void {
   removeTempFiles(activateDir, 0);
   removeTempFiles(`${activateDir}.versions`, 1);
   const parent = dirname(activateDir);
+  let stale = parentsTidied.get(parent);
+  if (!stale) {
+    // Once per parent: the names of every leftover link temp name there, whoever's they are.
+    stale = new Set(entries(parent).filter((e) => /\.tmp-\d+$/.test(e.name)).map((e) => e.name));
+    parentsTidied.set(parent, stale);
+  }
   const link = new RegExp(`^${basename(activateDir).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-\\d+$`);
-  for (const e of entries(parent)) if (link.test(e.name)) rmSync(join(parent, e.name), { force: true });
+  for (const name of [...stale]) {
+    if (!link.test(name)) continue;
+    rmSync(join(parent, name), { force: true });
+    stale.delete(name);
+  }
 }

@@ -13,6 +13,10 @@ export { derToPem } from './pem.js';
 
 export type MaterialKind = 'certificate' | 'privateKey' | 'publicKey' | 'csr';
 
+/** A kind as a message names it: 'a CSR', 'a public key'. */
+export const kindText = (kind: MaterialKind): string =>
+  ({ certificate: 'a certificate', privateKey: 'a private key', publicKey: 'a public key', csr: 'a CSR' })[kind];
+
 export interface Material {
   /** File path or '-' (standard input); named in error messages. */
   source: string;
@@ -101,7 +105,7 @@ export const loadMaterial = (path: string): Material => parseMaterial(readSource
 /** Certificates only (a cert.pem, chain.pem or fullchain.pem), leaf first. */
 export function loadChain(path: string): Buffer[] {
   const m = loadMaterial(path);
-  if (m.kind !== 'certificate') throw new UserError(`${shownSource(path)} holds a ${m.kind === 'csr' ? 'CSR' : m.kind.replace('K', ' k')}, not certificates`);
+  if (m.kind !== 'certificate') throw new UserError(`${shownSource(path)} holds ${kindText(m.kind)}, not certificates`);
   return m.certs;
 }
 

@@ -30,7 +30,7 @@ describe('writeActivateDir keeps owners and modes', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('a real activate dir: each replaced file keeps its uid, gid and mode', () => {
+  test('a real activate dir: each replaced file keeps its uid, gid and mode', async () => {
     const active = join(dir, 'real');
     mkdirSync(active);
     const given: Record<string, { mode: number; uid: number; gid: number }> = {
@@ -45,31 +45,31 @@ describe('writeActivateDir keeps owners and modes', () => {
       chownSync(p, given[n]!.uid, given[n]!.gid);
       chmodSync(p, given[n]!.mode);
     }
-    writeActivateDir(chainDir(dir, 'a'), active);
+    await writeActivateDir(chainDir(dir, 'a'), active);
     for (const n of NAMES) {
       assert.equal(readFileSync(join(active, n), 'utf8'), `a ${n}\n`);
       assert.deepEqual(owner(join(active, n)), given[n], n);
     }
   });
 
-  test('a real activate dir with a file missing: that one gets the default mode (key 0600)', () => {
+  test('a real activate dir with a file missing: that one gets the default mode (key 0600)', async () => {
     const active = join(dir, 'real-partial');
     mkdirSync(active);
-    writeActivateDir(chainDir(dir, 'b'), active);
+    await writeActivateDir(chainDir(dir, 'b'), active);
     assert.deepEqual(owner(join(active, 'privkey.pem')), { mode: 0o600, uid: 0, gid: 0 });
     assert.deepEqual(owner(join(active, 'cert.pem')), { mode: 0o644, uid: 0, gid: 0 });
   });
 
-  test('symlink mode: the first version has the default modes, the next copies the live one\'s owner and mode', () => {
+  test('symlink mode: the first version has the default modes, the next copies the live one\'s owner and mode', async () => {
     const active = join(dir, 'linked');
-    writeActivateDir(chainDir(dir, 'c'), active);
+    await writeActivateDir(chainDir(dir, 'c'), active);
     assert.deepEqual(owner(join(active, 'privkey.pem')), { mode: 0o600, uid: 0, gid: 0 });
     assert.deepEqual(owner(join(active, 'cert.pem')), { mode: 0o644, uid: 0, gid: 0 });
     // The admin lets the service's group read the key (through the link: the live version's file).
     chownSync(join(active, 'privkey.pem'), 0, OTHER);
     chmodSync(join(active, 'privkey.pem'), 0o640);
     chownSync(join(active, 'cert.pem'), OTHER, OTHER);
-    writeActivateDir(chainDir(dir, 'd'), active);
+    await writeActivateDir(chainDir(dir, 'd'), active);
     assert.equal(readFileSync(join(active, 'privkey.pem'), 'utf8'), 'd privkey.pem\n');
     assert.deepEqual(owner(join(active, 'privkey.pem')), { mode: 0o640, uid: 0, gid: OTHER });
     assert.deepEqual(owner(join(active, 'cert.pem')), { mode: 0o644, uid: OTHER, gid: OTHER });

@@ -183,6 +183,22 @@ describe('rollover against a real BIND (staged mode)', () => {
     assert.equal(await bind.serial(), serial);
   });
 
+  test('bad input makes no DNS change: a chain with the leaf last, a public key as the key', async () => {
+    const serial = await bind.serial();
+    const reversed = join(dir, 'leaf-last.pem');
+    await writeFile(reversed, `${await readFile(leaf.chain, 'utf8')}${await readFile(leaf.cert, 'utf8')}`);
+    const r = await runCli(['deploy', ...base(), '--cert', reversed, '--key', leaf.key]);
+    assert.equal(r.exitCode, 2);
+    assert.match(r.stderr, /matches certificate 2 in .*leaf-last\.pem, not the first: the server's own certificate must come first/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    const pub = join(dir, 'pub.pem');
+    await execa('openssl', ['pkey', '-in', leaf.key, '-pubout', '-out', pub]);
+    const k = await runCli(['deploy', ...base(), '--cert', leaf.cert, '--chain', leaf.chain, '--key', pub]);
+    assert.equal(k.exitCode, 2);
+    assert.match(k.stderr, /pub\.pem holds a public key, not a private key$/m);
+    assert.equal(await bind.serial(), serial);
+  });
+
   test('bad input makes no DNS change: a newline in a TLSA name', async () => {
     const serial = await bind.serial();
     const args = base();

@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { findTool } from '../support/tools.js';
 
 const HOOKS = resolve('hooks');
-const SHIMS = ['certbot/pre', 'certbot/deploy', 'acme.sh/reload', 'acme.sh/pre', 'dehydrated/hook.sh', 'lego/renew-hook'];
+const SHIMS = ['certbot/pre', 'certbot/deploy', 'certbot/deploy-spool', 'certbot/post', 'acme.sh/reload', 'acme.sh/pre', 'dehydrated/hook.sh', 'lego/renew-hook'];
 const CONFIG = '/etc/dane-hook/config.json';
 
 let dir: string;
@@ -90,6 +90,15 @@ describe('hook shims', () => {
     assert.deepEqual(r.call!.argv, ['deploy', '--quiet', '--config', CONFIG]);
     assert.equal(r.call!.name, join(fakeDir, 'dane-hook'));
     assert.equal(r.call!.env.RENEWED_DOMAINS, 'mx.example.com smtp.example.com');
+  });
+
+  test('certbot bulk mode: deploy-spool records (deploy --spool), post runs advance once', async () => {
+    const r = await run('certbot/deploy-spool', [], { RENEWED_LINEAGE: '/etc/letsencrypt/live/mx.example.com', RENEWED_DOMAINS: 'mx.example.com' });
+    assert.equal(r.code, 0);
+    assert.deepEqual(r.call!.argv, ['deploy', '--spool', '--quiet', '--config', CONFIG]);
+    assert.equal(r.call!.env.RENEWED_LINEAGE, '/etc/letsencrypt/live/mx.example.com');
+    const post = await run('certbot/post');
+    assert.deepEqual(post.call!.argv, ['advance', '--quiet', '--config', CONFIG]);
   });
 
   test('certbot pre: pre-renew; $DANE_HOOK and $DANE_HOOK_CONFIG override program and config', async () => {

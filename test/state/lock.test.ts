@@ -20,6 +20,11 @@ test('acquire/release many times: no exit listener piles up, no MaxListenersExce
     const before = process.listenerCount('exit');
     for (let i = 0; i < 15; i++) (await acquireLock(join(dir, 'lock'))).release();
     assert.equal(process.listenerCount('exit'), before);
+    // A run over many services holds many locks at once: still one listener.
+    const many = await Promise.all(Array.from({ length: 40 }, (_, i) => acquireLock(join(dir, `lock${i}`))));
+    assert.equal(process.listenerCount('exit'), before + 1);
+    for (const l of many) l.release();
+    assert.equal(process.listenerCount('exit'), before);
     await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
     assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning'), []);
   } finally {

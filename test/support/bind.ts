@@ -24,6 +24,10 @@ export interface BindOptions {
   port?: number;
   /** Zone-file lines added after the apex records, e.g. 'www IN A 127.0.0.1'. */
   extraRecords?: string[];
+  /** Log every query the primary answers (for counting them: queriesSeen()). */
+  querylog?: boolean;
+  /** Names (absolute) whose TLSA records the key may not change: an update touching one is REFUSED. */
+  lockedNames?: string[];
   /** More TSIG keys (tsig-keygen -a ALGORITHM NAME), each also granted TLSA updates: extraKeyFiles. */
   extraKeys?: { name: string; algorithm: string }[];
   /** Sign with NSEC3 (a dnssec-policy with nsec3param) instead of the default policy's NSEC. */
@@ -48,6 +52,8 @@ export interface BindServer {
   dig(args: string[], port?: number): Promise<string>;
   /** The SOA serial served by the primary (or the given port). */
   serial(port?: number): Promise<number>;
+  /** Queries the primary has logged so far (with querylog: true; named -g logs them to stderr). */
+  queriesSeen(): number;
   /** Runs the real nsupdate with the zone's key; `lines` without server/zone/send. */
   nsupdate(lines: string[]): Promise<void>;
   /** Restarts the secondary cut off from the primary: it keeps serving its copy, which goes stale. */
@@ -106,8 +112,9 @@ function zoneFile(zone: string, ttl: number, minimum: number, extra: string[]): 
   ].join('\n');
 }
 
-function commonOptions(dir: string, port: number): string {
+function commonOptions(dir: string, port: number, querylog = false): string {
   return `options {
+    querylog ${querylog ? 'yes' : 'no'};
     directory "${dir}";
     pid-file none;
     session-keyfile none;
@@ -133,6 +140,8 @@ interface PrimaryConf {
   signed: boolean;
   nsec3: boolean;
   secondaryPort?: number;
+  querylog?: boolean;
+  lockedNames?: string[];
 }
 
 function primaryConf(o: PrimaryConf): string {
@@ -142,14 +151,14 @@ function primaryConf(o: PrimaryConf): string {
   const signing = o.signed ? `key-directory "${o.dir}/keys"; dnssec-policy ${o.nsec3 ? 'nsec3' : 'default'}; inline-signing yes;` : '';
   const nsec3Policy = 'dnssec-policy nsec3 { keys { csk lifetime unlimited algorithm ecdsap256sha256; }; nsec3param iterations 0 optout no salt-length 0; };';
   return `${o.keyFiles.map((f) => `include "${f}";`).join('\n')}
-${commonOptions(o.dir, o.port)}
+${commonOptions(o.dir, o.port, o.querylog)}
 ${o.nsec3 ? nsec3Policy : ''}
 zone "${o.zone}" {
     type primary;
     file "${o.dir}/zone.db";
     ${signing}
     ${notify}
-    update-policy { ${o.keyNames.map((k) => `grant ${k} zonesub TLSA;`).join(' ')} };
+    update-policy { ${o.keyNames.flatMap((k) => (o.lockedNames ?? []).map((n) => `deny ${k} name ${n} TLSA;`)).join(' ')} ${o.keyNames.map((k) => `grant ${k} zonesub TLSA;`).join(' ')} };
 };
 `;
 }
@@ -252,7 +261,7 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
     const secondaryPort = opts.secondary ? await freePort() : undefined;
     const conf = join(dir, 'named.conf');
     const keyNames = [tsigKeyName, ...(opts.extraKeys ?? []).map((k) => k.name)];
-    await writeFile(conf, primaryConf({ dir, port, zone, keyNames, keyFiles: [tsigKeyFile, ...extraKeyFiles], signed, nsec3: opts.nsec3 ?? false, secondaryPort }));
+    await writeFile(conf, primaryConf({ dir, port, zone, keyNames, keyFiles: [tsigKeyFile, ...extraKeyFiles], signed, nsec3: opts.nsec3 ?? false, secondaryPort, querylog: opts.querylog, lockedNames: opts.lockedNames }));
     primary = startNamed(conf, join(dir, 'named.log'));
     await waitReady(primary, `named on 127.0.0.1:${port}`, () => soaReady(port, zone, signed));
 
@@ -281,6 +290,7 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
       dir,
       dig: (args, p = port) => digAt(p, args),
       serial: (p = port) => serialAt(p, zone),
+      queriesSeen: () => (namedLog(primary!).match(/\bquery: /g) ?? []).length,
       async nsupdate(lines) {
         const script = [`server 127.0.0.1 ${port}`, `zone ${zone}`, ...lines, 'send', ''].join('\n');
         await execa('nsupdate', ['-k', tsigKeyFile, '-t', '3'], { input: script });

@@ -11,7 +11,8 @@ import type { RunReport, Trigger } from '../../engine/run.js';
 import type { RunFailure } from '../report.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
 import { allServices } from '../services.js';
-import { failure, isFailure, jsonSink, print, runOne, worst, type CommonArgs } from './run-common.js';
+import { failure, isFailure, print, runBatch, worst, type CommonArgs } from './run-common.js';
+import { runSpooled } from './spooled.js';
 
 type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
 
@@ -50,20 +51,26 @@ const command: CommandModule<object, Args> = {
     const deadline = Date.now() + (argv['max-wait'] ?? 3600) * 1000;
     // With --json and --wait, one document at the end: what every round did, as of the last round.
     const done = new Map<string, { steps: RunReport['steps']; emitted: string }>();
+    // Renewals recorded by `deploy --spool` first: their deploy run is that service's first round.
+    const spooled = await runSpooled(global, services, args, failures);
+    for (const r of spooled) done.set(r.service, { steps: r.steps, emitted: r.emitted ?? '' });
     let reports: RunReport[] = [];
-    for (;;) {
-      reports = [];
-      for (const s of services) {
-        const sink = jsonSink(args);
+    for (let round = 0; ; round++) {
+      reports = round === 0 ? [...spooled] : [];
+      const due = services.filter((s) => !(round === 0 && (spooled.some((r) => r.service === s.id) || failures.some((f) => f.service === s.id))));
+      const items = due.map((s) => {
         const { trigger, note } = triggerFor(global.stateDir, s);
         if (note) process.stderr.write(`dane-hook: warning: ${s.id}: ${note}\n`);
-        const r = await runOne(global.stateDir, s, trigger, { dryRun: args.dryRun, force: args.force, emit: sink.emit }, services.length === 1 && failures.length === 0, args.verbose);
+        return { settings: s, trigger };
+      });
+      const results = await runBatch(global.stateDir, items, args, services.length === 1 && failures.length === 0);
+      for (const r of results) {
         if (isFailure(r)) {
           failures.push(r);
           continue;
         }
-        const before = done.get(s.id) ?? { steps: [], emitted: '' };
-        done.set(s.id, { steps: [...before.steps, ...r.steps], emitted: before.emitted + sink.text() });
+        const before = done.get(r.service) ?? { steps: [], emitted: '' };
+        done.set(r.service, { steps: [...before.steps, ...r.steps], emitted: before.emitted + (r.emitted ?? '') });
         reports.push(r);
       }
       services = services.filter((s) => !failures.some((f) => f.service === s.id));

@@ -6,22 +6,28 @@ import { fromEnvironment, fromFlags, resolveCertFiles } from '../../acme/index.j
 import { ignoredHookVerb } from '../../acme/dehydrated.js';
 import { findServices } from '../../config/index.js';
 import { addServiceOptions, hookArgs, settingsFromArgs, sourceFromArgs, type ServiceArgs } from '../service-options.js';
+import { writeSpoolEntry } from '../../state/spool.js';
 import { runAll, warnNoService, worst } from './run-common.js';
 import { lineageViews } from '../../config/lineages.js';
 
-const command: CommandModule<object, ServiceArgs> = {
+type Args = ServiceArgs & { spool?: boolean };
+
+const command: CommandModule<object, Args> = {
   command: 'deploy [hook-args..]',
   describe: 'After a renewal: publish the new chain\'s records; put it in service when safe; withdraw stale records',
   builder: (y) =>
     addServiceOptions(y)
       .positional('hook-args', { type: 'string', array: true, describe: "dehydrated's hook arguments: deploy_cert DOMAIN KEYFILE CERTFILE FULLCHAINFILE CHAINFILE TIMESTAMP" })
-      .example('$0 deploy --lineage /etc/letsencrypt/live/mx.example.com --tlsa-name _25._tcp.mx.example.com --dns nsupdate --server ns1.example.com --tsig-key /etc/dane-hook/tsig.key --activate-dir /etc/dane-hook/active/mx --reload "systemctl reload postfix"', 'by hand, staged mode'),
+      .option('spool', { type: 'boolean', describe: 'Only record the renewal (a small file in the state dir); the next `advance` does the work for all recorded renewals at once (certbot --post-hook)' })
+      .example('$0 deploy --lineage /etc/letsencrypt/live/mx.example.com --tlsa-name _25._tcp.mx.example.com --dns nsupdate --server ns1.example.com --tsig-key /etc/dane-hook/tsig.key --activate-dir /etc/dane-hook/active/mx --reload "systemctl reload postfix"', 'by hand, staged mode')
+      .example('certbot renew --deploy-hook "$0 deploy --spool --quiet --config /etc/dane-hook/config.json" --post-hook "$0 advance --quiet --config /etc/dane-hook/config.json"', 'many lineages: record each renewal, one run at the end') as never,
   handler: async (argv) => {
     const args = hookArgs(argv);
     // dehydrated calls one hook for every event; only deploy_cert concerns us.
     if (ignoredHookVerb(args) !== undefined) return;
     const global = settingsFromArgs(argv);
-    if (fromFlags(sourceFromArgs(argv)) === undefined && fromEnvironment(process.env, args) === undefined) {
+    // --spool records what a hook was called for: by hand with no files there is nothing to record.
+    if (!argv.spool && fromFlags(sourceFromArgs(argv)) === undefined && fromEnvironment(process.env, args) === undefined) {
       // By hand, no files named and no hook environment: each service re-reads the files its
       // settings name (config lineage/cert/key), so `deploy --config C [--id ID]` just works.
       // A service with lineages deploys each lineage's files in turn.
@@ -42,6 +48,12 @@ const command: CommandModule<object, ServiceArgs> = {
     const services = files.client === 'flags' && global.services.length === 1 ? global.services : findServices(global, files);
     if (services.length === 0) {
       warnNoService(global, files);
+      return;
+    }
+    if (argv.spool) {
+      if (argv.dryRun) return void process.stderr.write(`dane-hook: would record the renewal of ${services.map((s) => s.id).join(', ')} for the next advance\n`);
+      const path = writeSpoolEntry(global.stateDir, files);
+      if (!argv.quiet) process.stderr.write(`dane-hook: recorded the renewal of ${services.map((s) => s.id).join(', ')} in ${path}: the next \`dane-hook advance\` does the work\n`);
       return;
     }
     const { code } = await runAll(global, services, () => ({ kind: 'deploy', files }), argv);

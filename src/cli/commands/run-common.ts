@@ -2,6 +2,7 @@
 // printing the reports and choosing the exit code.
 import { Exit, UserError, worst } from '../../errors.js';
 import { runService } from '../../engine/run.js';
+import { runServices } from '../../engine/many.js';
 import type { EmitSink, RunOptions, RunReport, Trigger } from '../../engine/types.js';
 import { renderChanges } from '../../dns/render.js';
 import { fsUserError } from '../../io/fs-errors.js';
@@ -37,16 +38,19 @@ export async function runOne(
   verbose?: boolean,
 ): Promise<RunReport | RunFailure> {
   try {
-    const r = await runService(stateDir, s, trigger, opts);
-    // Said at each deploy (not at every quiet timer run); status says it too.
-    // A service with lineages: each lineage's own folder (the service's only holds them).
-    const dirs = s.lineages ? s.lineages.map((l) => l.activateDir) : [s.activateDir];
-    const forms = trigger.kind === 'deploy' ? dirs.flatMap((d) => activateDirWarning(d) ?? []) : [];
-    return forms.length > 0 ? { ...r, warnings: [...r.warnings, ...forms] } : r;
+    return withFormWarning(await runService(stateDir, s, trigger, opts), s, trigger);
   } catch (err) {
     if (alone) throw err;
     return failure(s.id, err, verbose);
   }
+}
+
+/** The activate dir's form warning: said at each deploy (not at every quiet timer run); status says it too. */
+function withFormWarning(r: RunReport, s: ServiceSettings, trigger: Trigger): RunReport {
+  // A service with lineages: each lineage's own folder (the service's only holds them).
+  const dirs = s.lineages ? s.lineages.map((l) => l.activateDir) : [s.activateDir];
+  const forms = trigger.kind === 'deploy' ? dirs.flatMap((d) => activateDirWarning(d) ?? []) : [];
+  return forms.length > 0 ? { ...r, warnings: [...r.warnings, ...forms] } : r;
 }
 
 /** Prints a service's failure as one line on stderr (the stack with --verbose) and records it. */
@@ -62,6 +66,35 @@ export function failure(service: string, thrown: unknown, verbose?: boolean): Ru
   process.stderr.write(`dane-hook: ${service}: ${message}${verbose ? '' : ' (a bug: rerun with --verbose and report the output)'}\n`);
   if (verbose) process.stderr.write(`${e?.stack ?? ''}\n`);
   return { service, error: message, exitCode: Exit.INTERNAL };
+}
+
+/**
+ * Runs services: one alone as before; several in one batched run (engine/many.ts: shared zone
+ * facts and queries, DNS changes per zone for all of them). Results in the services' order; a
+ * failure is printed at once (see failure()). With --json each report carries what it emitted.
+ */
+export async function runBatch(stateDir: string, items: { settings: ServiceSettings; trigger: Trigger }[], args: CommonArgs, alone: boolean): Promise<(RunReport | RunFailure)[]> {
+  const sinks = items.map(() => jsonSink(args));
+  const withEmitted = (r: RunReport, i: number): RunReport => (args.json ? { ...r, emitted: sinks[i]!.text() } : r);
+  const opts = { dryRun: args.dryRun, force: args.force };
+  if (items.length === 1) {
+    const r = await runOne(stateDir, items[0]!.settings, items[0]!.trigger, { ...opts, emit: sinks[0]!.emit }, alone, args.verbose);
+    return [isFailure(r) ? r : withEmitted(r, 0)];
+  }
+  // A service with lineages runs on its own (engine/run-lineages.ts); the others in one batch.
+  const batched = items.map((it, i) => ({ ...it, i })).filter((it) => !it.settings.lineages);
+  const out: (RunReport | RunFailure)[] = new Array(items.length);
+  const results = batched.length > 0 ? await runServices(stateDir, batched.map((it) => ({ settings: it.settings, trigger: it.trigger, emit: sinks[it.i]!.emit })), opts) : [];
+  results.forEach((r, k) => {
+    const i = batched[k]!.i;
+    out[i] = r.report ? withEmitted(withFormWarning(r.report, items[i]!.settings, items[i]!.trigger), i) : failure(items[i]!.settings.id, r.error, args.verbose);
+  });
+  for (const [i, it] of items.entries()) {
+    if (!it.settings.lineages) continue;
+    const r = await runOne(stateDir, it.settings, it.trigger, { ...opts, emit: sinks[i]!.emit }, false, args.verbose);
+    out[i] = isFailure(r) ? r : withEmitted(r, i);
+  }
+  return out;
 }
 
 export const isFailure = (r: RunReport | RunFailure): r is RunFailure => 'error' in r;
@@ -89,11 +122,9 @@ export async function runAll(
 ): Promise<{ reports: RunReport[]; failures: RunFailure[]; code: number }> {
   const reports: RunReport[] = [];
   const failures: RunFailure[] = [];
-  for (const s of services) {
-    const sink = jsonSink(args);
-    const r = await runOne(global.stateDir, s, trigger(s), { dryRun: args.dryRun, force: args.force, emit: sink.emit }, services.length === 1, args.verbose);
+  for (const r of await runBatch(global.stateDir, services.map((s) => ({ settings: s, trigger: trigger(s) })), args, services.length === 1)) {
     if (isFailure(r)) failures.push(r);
-    else reports.push(args.json ? { ...r, emitted: sink.text() } : r);
+    else reports.push(r);
   }
   print(reports, args, global.warnings, failures);
   return { reports, failures, code: worst([...reports, ...failures].map((r) => r.exitCode)) };
