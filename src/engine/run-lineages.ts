@@ -17,7 +17,7 @@ import { loadService, saveService, type ServiceFile } from '../state/store.js';
 import { checkActivateDir } from './activate.js';
 import { loadDeployedChain, storeChain, type LoadedChain } from './chain.js';
 import { pinRecords } from '../tlsa/pins.js';
-import { UNVERIFIED, dnsContext, observe } from './dns-context.js';
+import { UNVERIFIED, confirmZones, dnsContext, observe } from './dns-context.js';
 import { execute } from './execute.js';
 import { decideOptions } from './options.js';
 import { rrsetSizeWarnings } from './rrset-size.js';
@@ -94,6 +94,7 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
   warnings.push(...observationErrors(observations));
   const now = clock();
   const d = decideLineages(slotsFor(true), { presence, negativeTtl: ctx.negativeTtl }, now);
+  await confirmZones(ctx, d.plan.flatMap((st) => (st.kind === 'publish' ? [st.name] : [])), settings.dns.zone !== undefined);
   warnings.push(...d.warnings, ...rrsetSizeWarnings(presence, d.plan));
   if (!ctx.verified && d.plan.some((st) => st.kind === 'publish' || st.kind === 'withdraw')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
   const report = decisionReport(target ? shownId(target) : settings.id, trigger.kind, d, warnings, !opts.dryRun);
