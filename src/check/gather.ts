@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import type { ServerAddress } from '../dns/types.js';
 import { pinRecords } from '../tlsa/pins.js';
-import { loadService } from '../state/store.js';
+import { loadService, rolloverOf } from '../state/store.js';
 import { loadChain } from '../tlsa/load.js';
 import { parseOwner } from '../tlsa/name.js';
 import type { TlsaRecord } from '../tlsa/record.js';
@@ -67,7 +67,8 @@ export function filesOnDisk(stateDir: string, settings: ServiceSettings): Files 
   else if (s.lineage) path = pick(s.lineage);
   else {
     const file = loadService(stateDir, settings.id);
-    const inService = file?.rollover.inService && file.chains[file.rollover.inService.id];
+    const r = rolloverOf(file, settings);
+    const inService = r?.inService && file!.chains[r.inService.id];
     if (inService) path = join(inService.dir, 'fullchain.pem');
   }
   if (!path) return undefined;
@@ -95,7 +96,7 @@ function chainsInPlay(state: RolloverState): { role: string; chain: ChainRef }[]
  * rollover itself counts it (RFC 7671 §8: a chain goes live only when each combination is ready).
  */
 export function rolloverReadiness(stateDir: string, settings: ServiceSettings, now: number): ChainReadinessLine[] {
-  const state = loadService(stateDir, settings.id)?.rollover;
+  const state = rolloverOf(loadService(stateDir, settings.id), settings);
   if (!state) return [];
   const roles = [...(state.inService ? [{ role: 'chain in service', chain: state.inService }] : []), ...chainsInPlay(state)];
   return roles.map(({ role, chain }) => ({ role, id: chain.id, readiness: comboText(comboReadiness(state, settings.tlsaNames, chain, now, settings.records), settings.tlsaNames) }));
@@ -105,7 +106,8 @@ export function rolloverReadiness(stateDir: string, settings: ServiceSettings, n
 function expectedRecords(stateDir: string, settings: ServiceSettings): EndpointFacts['expected'] {
   const file = loadService(stateDir, settings.id);
   const out: EndpointFacts['expected'] = [];
-  if (file) for (const { role, chain } of chainsInPlay(file.rollover)) out.push({ role, records: chain.records });
+  const state = rolloverOf(file, settings);
+  if (state) for (const { role, chain } of chainsInPlay(state)) out.push({ role, records: chain.records });
   let pins: TlsaRecord[] = [];
   try {
     pins = pinRecords(settings.extraCaFiles, settings.records);

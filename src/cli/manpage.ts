@@ -1,7 +1,7 @@
 // dane-hook(1), written from the tables --help is made of (the commands, the flag table, the exit
 // codes), so the two cannot drift. scripts/bundle.mjs writes it to dist/dane-hook.1 (pure: text in,
 // text out).
-import { FLAG_GROUPS, FLAGS, SERVICE_KEYS, DNS_KEYS, type FlagRow } from '../config/flags.js';
+import { FLAG_GROUPS, FLAGS, SERVICE_KEYS, DNS_KEYS, LINEAGE_KEYS, type FlagRow } from '../config/flags.js';
 import { DEFAULT_CONFIG_PATH } from '../config/types.js';
 import { CHECK_EXIT_MEANINGS, EXIT_MEANINGS } from '../errors.js';
 import { COMMANDS } from './command-list.js';
@@ -56,6 +56,9 @@ export function manPage(version: string, date: string, help: Record<string, stri
     '.TP',
     '\\fBservices[]\\fR',
     roff(`${SERVICE_KEYS.join(', ')}.`),
+    '.TP',
+    '\\fBservices[].lineages[]\\fR',
+    roff(`${LINEAGE_KEYS.join(', ')}: several certificates on the same names, one per keyType (rsa, ecdsa), each staged in activateDir/KEYTYPE; the service then names no files itself.`),
     '.TP',
     '\\fBdns\\fR, \\fBservices[].dns\\fR',
     roff(`${DNS_KEYS.join(', ')}.`),

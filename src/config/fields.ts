@@ -12,8 +12,8 @@ import { STARTTLS_PROTOCOLS } from '../tls/starttls.js';
 import { checkName, checkTtl, parseOwner } from '../tlsa/name.js';
 import { paramsText, parseParams, type TlsaParams } from '../tlsa/record.js';
 import { attempt, checkKeys, fail, isObject, type Ctx } from './context.js';
-import { DNS_KEYS } from './flags.js';
-import type { BackendName, CertSource, EmitFormat, ServiceSettings } from './types.js';
+import { DNS_KEYS, LINEAGE_KEYS } from './flags.js';
+import { LINEAGE_KEY_TYPES, type BackendName, type CertSource, type EmitFormat, type LineageSettings, type ServiceSettings } from './types.js';
 
 export const DEFAULTS_KEYS = ['ttl', 'records', 'extraCa'] as const;
 /** File-name safe: the id names the state file. */
@@ -183,13 +183,8 @@ export function readService(ctx: Ctx, raw: Record<string, unknown>, path: string
     nextKeyFile: readPath(ctx, raw, 'nextKey', path),
     extraCaFiles: readExtraCa(ctx, raw, path),
     starttls: readEnum(ctx, raw, 'starttls', path, STARTTLS_PROTOCOLS),
-    source: prune({
-      lineage: readPath(ctx, raw, 'lineage', path),
-      cert: readPath(ctx, raw, 'cert', path),
-      chain: readPath(ctx, raw, 'chain', path),
-      fullchain: readPath(ctx, raw, 'fullchain', path),
-      key: readPath(ctx, raw, 'key', path),
-    }),
+    source: readSource(ctx, raw, path),
+    lineages: readLineages(ctx, raw, path),
     given: Object.keys(raw).filter((k) => raw[k] !== undefined),
   };
   const id = readString(ctx, raw, 'id', path);
@@ -202,6 +197,37 @@ export function readService(ctx: Ctx, raw: Record<string, unknown>, path: string
     else fail(ctx, at(path, 'connect'), `"${connect}" is not HOST:PORT (e.g. 127.0.0.1:25, [::1]:443)`);
   }
   return prune(out);
+}
+
+function readSource(ctx: Ctx, raw: Record<string, unknown>, path: string): CertSource {
+  return prune({
+    lineage: readPath(ctx, raw, 'lineage', path),
+    cert: readPath(ctx, raw, 'cert', path),
+    chain: readPath(ctx, raw, 'chain', path),
+    fullchain: readPath(ctx, raw, 'fullchain', path),
+    key: readPath(ctx, raw, 'key', path),
+  });
+}
+
+/** `lineages: [{ keyType, lineage | cert/key/chain/fullchain, activateDir? }]`: one source per key type. */
+function readLineages(ctx: Ctx, raw: Record<string, unknown>, path: string): LineageSettings[] | undefined {
+  const v = raw.lineages;
+  if (v === undefined) return undefined;
+  const example = '[{ "keyType": "rsa", "lineage": "/etc/letsencrypt/live/mx-rsa" }, { "keyType": "ecdsa", ... }]';
+  if (!Array.isArray(v) || v.length === 0) return fail(ctx, at(path, 'lineages'), `must be a non-empty list of certificate sources, e.g. ${example}`);
+  const out: LineageSettings[] = [];
+  v.forEach((item: unknown, i: number) => {
+    const where = at(path, `lineages[${i}]`);
+    if (!isObject(item)) return void fail(ctx, where, `must be an object with ${LINEAGE_KEYS.join(', ')}`);
+    const errors = ctx.errors.length;
+    checkKeys(ctx, where, item, LINEAGE_KEYS);
+    const keyType = item.keyType === undefined ? fail(ctx, at(where, 'keyType'), `is missing: give ${LINEAGE_KEY_TYPES.join(' or ')}`) : readEnum(ctx, item, 'keyType', where, LINEAGE_KEY_TYPES);
+    const source = readSource(ctx, item, where);
+    const activateDir = readPath(ctx, item, 'activateDir', where);
+    if (keyType === undefined || ctx.errors.length > errors) return;
+    out.push(prune({ keyType, source, activateDir }));
+  });
+  return out.length === v.length ? out : undefined;
 }
 
 export function prune<T extends object>(o: T): T {

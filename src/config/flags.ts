@@ -78,9 +78,11 @@ const rows: readonly FlagRow[] = FLAGS;
 
 const keysOf = (scope: FlagScope) => rows.filter((r) => r.scope === scope).map((r) => r.key!);
 
-/** The keys a service object may have: its flags' keys and its own `dns` object. */
-export const SERVICE_KEYS: readonly string[] = [...keysOf('service'), 'dns'];
+/** The keys a service object may have: its flags' keys, its own `dns` object and `lineages` (config only). */
+export const SERVICE_KEYS: readonly string[] = [...keysOf('service'), 'dns', 'lineages'];
 export const DNS_KEYS: readonly string[] = keysOf('dns');
+/** The keys of one entry of a service's `lineages` (config only): a key type, its files, its activate dir. */
+export const LINEAGE_KEYS: readonly string[] = ['keyType', ...rows.filter((r) => r.group === 'files').map((r) => r.key!), 'activateDir'];
 /** The service keys that name certificate files (the flags of the files group). */
 export const SOURCE_KEYS = rows.filter((r) => r.group === 'files').map((r) => r.key!) as readonly Extract<Row, { group: 'files' }>['key'][];
 

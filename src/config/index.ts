@@ -5,3 +5,4 @@ export { findServices } from './match.js';
 export { deriveId, DEFAULT_RECORDS } from './service.js';
 export { throwIfErrors } from './context.js';
 export * from './types.js';
+export { lineageViews, shownId, matchesKeyType } from './lineages.js';

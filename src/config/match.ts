@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { CertFiles } from '../acme/types.js';
 import { parseOwner } from '../tlsa/name.js';
+import { lineageViews } from './lineages.js';
 import type { GlobalSettings, ServiceSettings } from './types.js';
 
 /**
@@ -16,7 +17,13 @@ export function findServices(settings: Pick<GlobalSettings, 'services'>, files: 
   return settings.services.filter((s) => s.tlsaNames.some((n) => names.some((d) => covers(d, parseOwner(n)?.host ?? ''))));
 }
 
+/** The lineage view of `s` whose files these are (the service itself when it has one source). */
+export function viewOf(views: ServiceSettings[], files: CertFiles): ServiceSettings | undefined {
+  return views.find((v) => samePlace(v, files));
+}
+
 function samePlace(s: ServiceSettings, f: CertFiles): boolean {
+  if (s.lineages) return lineageViews(s).some((v) => samePlace(v, f));
   const src = s.source;
   if (src.lineage !== undefined && f.lineage !== undefined && resolve(src.lineage) === resolve(f.lineage)) return true;
   // Flags and env paths are real paths (symlinks resolved); a configured path may be a live symlink.

@@ -1,12 +1,12 @@
 // Completing a service: defaults, required fields, and rules that look at several fields at once.
-import { dirname, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseOwner } from '../tlsa/name.js';
 import { paramsText, parseParams, type TlsaParams } from '../tlsa/record.js';
 import { backendRow, impliedBackend, unmetNeeds } from '../dns/backends.js';
 import { fail, warn, type Ctx } from './context.js';
 import { dnsKeyOf, FLAG_OF } from './flags.js';
 import type { DnsFields, ServiceFields } from './fields.js';
-import { DEFAULT_TTL, type DnsSettings, type ServiceSettings } from './types.js';
+import { DEFAULT_TTL, type DnsSettings, type LineageSettings, type ServiceSettings } from './types.js';
 
 export const DEFAULT_RECORDS: readonly TlsaParams[] = [parseParams('3 1 1'), parseParams('2 1 1')];
 
@@ -62,6 +62,7 @@ export function completeService(ctx: Ctx, path: string, f: ServiceFields, d: Dns
       if (n !== dns.zone && !n.endsWith(`.${dns.zone}`)) fail(ctx, where(`tlsaNames[${i}]`), `"${n}" is not in zone ${dns.zone}`);
     });
   }
+  if (f.lineages) completeLineages(ctx, where, f, service);
   const src = f.source;
   if (src.lineage === undefined && (src.cert !== undefined || src.fullchain !== undefined) !== (src.key !== undefined)) {
     fail(ctx, where(src.key === undefined ? 'key' : 'cert'), `is missing: ${src.key === undefined ? 'a certificate needs its key' : 'a key needs its cert or fullchain'}`);
@@ -81,6 +82,41 @@ export function completeService(ctx: Ctx, path: string, f: ServiceFields, d: Dns
     }
   }
   return ctx.errors.length === errorsBefore ? service : undefined;
+}
+
+const SOURCE_FIELDS = ['lineage', 'cert', 'chain', 'fullchain', 'key'] as const;
+
+/**
+ * A service with `lineages`: one source per key type, no top-level source or next key, and each
+ * lineage staged in its own folder (default activateDir/<keyType>) when the service is staged.
+ */
+function completeLineages(ctx: Ctx, where: (key: string) => string, f: ServiceFields, service: ServiceSettings): void {
+  const top = SOURCE_FIELDS.find((k) => f.source[k] !== undefined);
+  if (top) fail(ctx, where(top), `cannot be given beside "lineages": name each certificate in its lineage entry`);
+  if (f.nextKeyFile !== undefined) fail(ctx, where('nextKey'), 'cannot be used with "lineages" (a next key belongs to one key type): use staged mode (activateDir)');
+  const lineages: LineageSettings[] = [];
+  const files = new Map<string, string>();
+  f.lineages!.forEach((l, i) => {
+    const at = where(`lineages[${i}]`);
+    const dup = lineages.findIndex((o) => o.keyType === l.keyType);
+    if (dup >= 0) return void fail(ctx, `${at}.keyType`, `"${l.keyType}" is also the key type of lineages[${dup}]: give one source per key type`);
+    const src = l.source;
+    if (src.lineage === undefined && src.cert === undefined && src.fullchain === undefined) return void fail(ctx, at, 'names no certificate: give "lineage" (a certbot live dir) or "cert"/"fullchain" and "key"');
+    if (src.lineage === undefined && src.key === undefined) return void fail(ctx, `${at}.key`, 'is missing: a certificate needs its key');
+    for (const k of SOURCE_FIELDS) {
+      const file = src[k];
+      if (file === undefined) continue;
+      const other = files.get(resolve(file));
+      if (other !== undefined) fail(ctx, `${at}.${k}`, `${file} is also named by ${other}: each lineage needs its own files`);
+      else files.set(resolve(file), `lineages[${i}].${k}`);
+    }
+    if (l.activateDir !== undefined && service.activateDir === undefined && f.lineages!.some((o) => o.activateDir === undefined)) {
+      fail(ctx, `${at}.activateDir`, 'is set but another lineage has none and the service has no activateDir: stage every lineage or none');
+    }
+    const activateDir = l.activateDir ?? (service.activateDir === undefined ? undefined : join(service.activateDir, l.keyType));
+    lineages.push(activateDir === undefined ? { keyType: l.keyType, source: src } : { keyType: l.keyType, source: src, activateDir });
+  });
+  service.lineages = lineages;
 }
 
 /** Errors for services that share an id (their state would collide). */

@@ -23,6 +23,8 @@
 //     "lineage": "/etc/letsencrypt/live/mx.example.com",     // or "cert"/"chain"/"fullchain"/"key"
 //     "activateDir": "/etc/dane-hook/active/mx", "reload": "systemctl reload postfix",
 //     "nextKey": "/etc/dane-hook/next/mx.key", "connect": "127.0.0.1:25", "starttls": "smtp",
+//     "lineages": [ { "keyType": "rsa" | "ecdsa", "lineage": "..." (or cert/key/...), "activateDir": "..." } ],
+//                                                            // instead of lineage/cert/...: one source per key type
 //     "dns": { ... }                                         // per-service override, merged key by key
 //   } ]
 // }
@@ -94,7 +96,9 @@ export function buildSettings(opts: BuildOptions): ConfigResult {
     const known = `services: ${ids.filter(Boolean).join(', ') || 'none with a valid id'}`;
     if (target >= 0) {
       const e = entries[target]!;
-      e.fields = { ...e.fields, ...fService, source: { ...e.fields.source, ...fService.source }, given: [...e.fields.given, ...fService.given] };
+      // A service with lineages takes no file flags: the files a deploy names pick the lineage.
+      const source = e.fields.lineages ? e.fields.source : { ...e.fields.source, ...fService.source };
+      e.fields = { ...e.fields, ...fService, source, given: [...e.fields.given, ...fService.given] };
     } else if (flagId !== undefined && fService.given.includes('tlsaNames')) {
       entries.push({ ctx: fctx, path: '', fields: { ...fService, id: flagId }, dns: {} });
     } else if (flagId !== undefined && cctx.errors.length === 0) {
@@ -116,7 +120,9 @@ export function buildSettings(opts: BuildOptions): ConfigResult {
   for (const e of entries) {
     const s = completeService(e.ctx, e.path, e.fields, { ...e.dns, ...fDns }, defaults);
     if (s) services.push(s);
-    activate.push({ activateDir: s?.activateDir ?? e.fields.activateDir, path: e.path });
+    // A service with lineages writes one folder per lineage (its activateDir only holds them).
+    if (s?.lineages) s.lineages.forEach((l, i) => activate.push({ activateDir: l.activateDir, path: `${e.path}.lineages[${i}]` }));
+    else activate.push({ activateDir: s?.activateDir ?? e.fields.activateDir, path: e.path });
     const id = s?.id ?? e.fields.id ?? deriveId(e.fields.tlsaNames);
     if (id) placed.push({ id, path: e.path || `--id ${id}` });
   }

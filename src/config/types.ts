@@ -32,9 +32,28 @@ export interface ServiceSettings {
   /** PEM files of extra CA certificates to pin with usage 2/0 records (e.g. an issuer family). */
   extraCaFiles: string[];
   source: CertSource;
+  /**
+   * Several certificates for the same names (an RSA and an ECDSA certbot lineage): one entry per
+   * key type, sharing the names, DNS settings, state file and reload. Then `source` is empty.
+   */
+  lineages?: LineageSettings[];
+  /** Set on the view of one lineage (lineageViews): the slot of the state file it reads. */
+  lineage?: LineageKeyType;
   /** Live endpoint HOST:PORT to verify after promotion (default: host and port of the TLSA name). */
   connect?: string;
   starttls?: StartTls;
+}
+
+/** Key types a lineage may be (certbot's --key-type names). */
+export const LINEAGE_KEY_TYPES = ['rsa', 'ecdsa'] as const;
+export type LineageKeyType = (typeof LINEAGE_KEY_TYPES)[number];
+
+/** One certificate source of a service with several (config `lineages: [...]`). */
+export interface LineageSettings {
+  keyType: LineageKeyType;
+  source: CertSource;
+  /** Staged mode: where this lineage's files go (default: the service's activateDir/<keyType>). */
+  activateDir?: string;
 }
 
 export interface GlobalSettings {

@@ -8,6 +8,8 @@ import type { ServiceSettings } from '../config/types.js';
 import type { RecordChange } from '../dns/types.js';
 import { recordText } from '../tlsa/record.js';
 import { applyStep } from '../rollover/apply.js';
+import { emptyState } from '../rollover/decide.js';
+import { matchesKeyType } from '../config/lineages.js';
 import type { Step } from '../rollover/types.js';
 import type { FilesWriter } from '../state/atomic.js';
 import { saveService, type ServiceFile } from '../state/store.js';
@@ -22,6 +24,8 @@ export interface ApplyContext {
   settings: ServiceSettings;
   dns: DnsContext;
   now: number;
+  /** A service with lineages: each lineage's view (its activate dir, key type); steps name theirs. */
+  views?: Record<string, ServiceSettings>;
   /** How changes leave (default: this service's backend, one update per zone); many.ts batches services. */
   send?: (changes: RecordChange[]) => Promise<void>;
   /**
@@ -52,19 +56,32 @@ const changeOf = (s: Extract<Step, { kind: 'publish' | 'withdraw' }>, ttl: numbe
 
 /** Runs the steps; returns the steps done and, if the rest was held (--connect), why. */
 export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done: Step[]; held?: string }> {
-  const { file, settings } = run;
+  const { file } = run;
   const save = async (beforeSend = false) => (run.save ? run.save(beforeSend) : saveService(run.stateDir, file));
   const send = (changes: RecordChange[]) => (run.send ? run.send(changes) : applyChanges(run.dns, changes));
   const apply = (list: Step[]) => {
-    for (const s of list) file.rollover = applyStep(file.rollover, s, run.now);
+    for (const s of list) {
+      if (s.lineage === undefined) file.rollover = applyStep(file.rollover, s, run.now);
+      else file.lineages = { ...file.lineages, [s.lineage]: applyStep(file.lineages?.[s.lineage] ?? emptyState(), s, run.now) };
+    }
   };
   const done: Step[] = [];
+  const heldWhy: string[] = [];
+  // Lineages whose verify failed: their withdrawals wait, the other lineages' go ahead.
+  const heldLineages = new Set<string | undefined>();
+  // Lineages promoted in one run share one reload: it runs once, after the last promotion.
+  let reloaded = false;
   for (let i = 0; i < steps.length; ) {
     const step = steps[i]!;
+    const settings = (step.lineage !== undefined && run.views?.[step.lineage]) || run.settings;
+    if (step.kind === 'withdraw' && heldLineages.has(step.lineage)) {
+      i++;
+      continue;
+    }
     if (step.kind === 'publish' || step.kind === 'withdraw') {
       let j = i;
       while (j < steps.length && steps[j]!.kind === step.kind) j++;
-      const batch = steps.slice(i, j) as Extract<Step, { kind: 'publish' | 'withdraw' }>[];
+      const batch = steps.slice(i, j).filter((s) => s.kind !== 'withdraw' || !heldLineages.has(s.lineage)) as Extract<Step, { kind: 'publish' | 'withdraw' }>[];
       const text = batch.map((c) => `${c.name} ${recordText(c.record).slice(0, 22)}`).join(', ');
       if (step.kind === 'publish') {
         apply(batch);
@@ -92,13 +109,19 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
         throw new UserError(`--activate-dir ${settings.activateDir} could not be written (${(err as Error).message}); the chain stays pending and the next run tries again`, { cause: err });
       }
     }
-    if (step.kind === 'reload' && settings.reload) await reload(settings.reload);
+    if (step.kind === 'reload' && settings.reload && !reloaded) await reload(settings.reload);
+    if (step.kind === 'reload') reloaded = true;
+    if (step.kind === 'promote') reloaded = false;
     if (step.kind === 'verify') {
       const problem = await verifyPresented(settings, step.chainId);
       if (problem) {
-        file.history.push({ at: run.now, what: `withdrawal held: ${problem}` });
+        const shown = step.lineage === undefined ? problem : `${step.lineage}: ${problem}`;
+        file.history.push({ at: run.now, what: `withdrawal held: ${shown}` });
         await save();
-        return { done, held: problem };
+        heldWhy.push(shown);
+        heldLineages.add(step.lineage);
+        i++;
+        continue;
       }
     }
     apply([step]);
@@ -107,7 +130,7 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
     done.push(step);
     i++;
   }
-  return { done };
+  return heldWhy.length > 0 ? { done, held: heldWhy.join('; ') } : { done };
 }
 
 /**
@@ -119,11 +142,13 @@ async function verifyPresented(settings: ServiceSettings, chainId: string): Prom
   const connect = settings.connect!;
   const starttls = settings.starttls ?? defaultStartTls(parseEndpoint(connect).port);
   const seen = new Set<string>();
+  // A lineage's key type is asked first: the endpoint then presents that lineage's chain.
+  const own = settings.lineage === undefined ? [] : KEY_TYPES.filter((k) => matchesKeyType(settings.lineage!, k)).slice(0, 1);
   // Right after a reload the service may still be starting: a refused connection is tried again.
-  for (const keyType of [undefined, ...KEY_TYPES]) {
+  for (const keyType of [...own, undefined, ...KEY_TYPES.filter((k) => !own.includes(k))]) {
     let presented: Buffer[];
     try {
-      presented = await presentedChain(connect, starttls, { timeoutMs: 10_000, keyType, refusedRetryMs: keyType ? 0 : 5000 });
+      presented = await presentedChain(connect, starttls, { timeoutMs: 10_000, keyType, refusedRetryMs: keyType && !own.includes(keyType) ? 0 : 5000 });
     } catch (err) {
       if (keyType) continue; // no certificate of that type: the handshake fails, nothing to learn
       return `could not read the chain ${connect} presents (${(err as Error).message}); stale records stay until it can be checked`;

@@ -3,13 +3,12 @@
 // state applyStep returns, so a crash at any point is followed by a rerun that converges.
 import { Exit, worst } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
-import type { NameObservation } from '../dns/types.js';
-import { decide, emptyState } from '../rollover/decide.js';
-import type { ChainReadiness, ChainRef, DecideTrigger, RolloverState, Step } from '../rollover/types.js';
+import { decide } from '../rollover/decide.js';
+import type { ChainReadiness, ChainRef, DecideTrigger, Step } from '../rollover/types.js';
 import type { FilesWriter } from '../state/atomic.js';
 import { acquireLock } from '../state/lock.js';
 import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
-import { loadDeployedChain, storeChain, storedValidity } from './chain.js';
+import { loadDeployedChain, storeChain } from './chain.js';
 import { pinRecords } from '../tlsa/pins.js';
 import { UNVERIFIED, confirmZones, dnsContext, observe, type DnsContext, type RunDns } from './dns-context.js';
 import { checkActivateDir } from './activate.js';
@@ -18,37 +17,20 @@ import { loadNextKey } from './next-key.js';
 import { decideOptions } from './options.js';
 import type { RunOptions, RunReport, Trigger } from './types.js';
 import { rrsetSizeWarnings } from './rrset-size.js';
+import { newFile, observationErrors, roleReadiness, withValidity } from './run-parts.js';
+import { runLineagesLocked } from './run-lineages.js';
 
 export type { RunOptions, RunReport, Trigger } from './types.js';
-
-function newFile(settings: ServiceSettings, now: number): ServiceFile {
-  return { version: 1, id: settings.id, settings, rollover: emptyState(), chains: {}, history: [], updatedAt: now };
-}
-
-/**
- * State written before chains carried their validity: take it from the stored copy of the
- * certificate (notBefore too: the pre-renew gate needs the lifetime), else notAfter from the info.
- */
-function withValidity(state: RolloverState, file: ServiceFile): RolloverState {
-  const fill = <T extends ChainRef | undefined>(c: T): T => {
-    const info = c && file.chains[c.id];
-    if (!c || !info || (c.notAfter !== undefined && c.notBefore !== undefined)) return c;
-    const validity = storedValidity(info.dir);
-    return { ...c, notAfter: c.notAfter ?? validity?.notAfter ?? Date.parse(info.notAfter), notBefore: c.notBefore ?? validity?.notBefore };
-  };
-  return { ...state, inService: fill(state.inService), pending: fill(state.pending), waiting: (state.waiting ?? []).map(fill), retiring: fill(state.retiring) };
-}
-
-/** The booleans of report version 1, from the per-combination readiness. */
-export function roleReadiness(r: ChainReadiness[]): RunReport['readiness'] {
-  const of = (role: ChainReadiness['role']) => r.find((x) => x.role === role)?.ready;
-  return { inService: of('in service'), pending: of('pending'), next: of('next key') };
-}
+export { roleReadiness } from './run-parts.js';
 
 export async function runService(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions = {}): Promise<RunReport> {
   const clock = opts.now ?? Date.now;
   const lock = opts.dryRun ? { release() {} } : await acquireLock(lockPath(stateDir, settings.id));
   try {
+    // Several lineages (RSA + ECDSA on the same names): one run decides them together. A lineage's
+    // view (check, status) is never run alone: it would read the state file's other slot.
+    if (settings.lineage !== undefined) throw new Error(`internal: the view of lineage ${settings.lineage} of ${settings.id} was run on its own`);
+    if (settings.lineages) return await runLineagesLocked(stateDir, settings, trigger, opts, clock);
     return await runLocked(stateDir, settings, trigger, opts, clock);
   } finally {
     lock.release();
@@ -189,11 +171,4 @@ export function stateText(file: ServiceFile): string {
   const sorted = (_: string, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v;
   return JSON.stringify({ ...file, updatedAt: 0, history: file.history.slice(-50) }, sorted);
-}
-
-/** One warning per server that did not answer, so a failed observation is never silent. */
-function observationErrors(observations: NameObservation[]): string[] {
-  const failed = new Map<string, string>();
-  for (const o of observations) for (const a of o.answers) if (a.status === 'error') failed.set(a.server, a.error ?? 'no answer');
-  return [...failed].map(([server, error]) => `authoritative server ${server} did not answer (${error}); records are not counted as served there`);
 }

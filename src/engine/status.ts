@@ -3,11 +3,12 @@
 // decision `advance` would take (rollover/decide.ts), so it never shows a step advance would refuse.
 import type { ServiceSettings } from '../config/types.js';
 import { recordKey, recordText, type TlsaRecord } from '../tlsa/record.js';
-import { decide, emptyState } from '../rollover/decide.js';
+import { decide, emptyState, inPlay } from '../rollover/decide.js';
+import { shownId } from '../config/lineages.js';
 import { stepText } from '../rollover/describe.js';
 import { comboText, isReady } from '../rollover/readiness.js';
 import type { ChainReadiness, ChainRef, Presence } from '../rollover/types.js';
-import { loadService, type ServiceFile } from '../state/store.js';
+import { loadService, rolloverOf, type ServiceFile } from '../state/store.js';
 import { dnsContext, observe, presenceFromOwned } from './dns-context.js';
 import { pinRecords } from '../tlsa/pins.js';
 import { decideOptions } from './options.js';
@@ -65,7 +66,7 @@ const iso = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOS
 export async function serviceStatus(stateDir: string, settings: ServiceSettings, opts: { offline?: boolean; now?: number }): Promise<ServiceStatus> {
   const file: ServiceFile | undefined = loadService(stateDir, settings.id);
   const now = opts.now ?? Date.now();
-  const before = file?.rollover ?? emptyState();
+  const before = rolloverOf(file, settings) ?? emptyState();
   const warnings: string[] = [];
   let presence: Record<string, Presence>;
   const counts: Record<string, Map<string, number>> = {};
@@ -88,7 +89,9 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
       for (const a of o.answers) if (a.status === 'error') warnings.push(`${a.server}: ${a.error}`);
     }
   }
-  const d = decide(before, { kind: 'advance' }, { presence, negativeTtl }, now, decideOptions(settings, pinRecords(settings.extraCaFiles, settings.records)));
+  // A lineage keeps what its sibling lineages need (as advance decides them: rollover/lineages.ts).
+  const keep = Object.entries(file?.lineages ?? {}).filter(([l]) => l !== settings.lineage).flatMap(([, r]) => inPlay(r).flatMap((c) => c.records));
+  const d = decide(before, { kind: 'advance' }, { presence, negativeTtl }, now, { ...decideOptions(settings, pinRecords(settings.extraCaFiles, settings.records)), ...(settings.lineage ? { keep } : {}) });
   warnings.push(...d.warnings);
   const state = opts.offline ? { ...d.state, seen: before.seen } : d.state;
   const readinessOf = (role: ChainReadiness['role'], id?: string) => d.readiness.find((r) => r.role === role && (id === undefined || r.id === id));
@@ -124,7 +127,7 @@ export async function serviceStatus(stateDir: string, settings: ServiceSettings,
   const last = file?.history.at(-1)?.what;
   const lastHeld = verified && last?.startsWith('withdrawal held: ') ? last.slice('withdrawal held: '.length) : undefined;
   return {
-    service: settings.id,
+    service: shownId(settings),
     mode: settings.activateDir ? 'staged' : 'direct',
     inService: chain(state.inService, readinessOf('in service')),
     pending: chain(state.pending, readinessOf('pending')),

@@ -37,7 +37,7 @@ export function keyInUse(state: RolloverState, key: ChainRef): boolean {
 }
 
 /** Every chain whose records must stay: in service, queued, next, retiring. */
-function inPlay(state: RolloverState): ChainRef[] {
+export function inPlay(state: RolloverState): ChainRef[] {
   return [state.inService, ...queue(state), state.next, state.retiring].filter((c): c is ChainRef => c !== undefined);
 }
 
@@ -117,7 +117,8 @@ export function decide(prev: RolloverState, trigger: DecideTrigger, observation:
   const f = foldTrigger(seen, trigger, o, now, nothingPublished);
   const warnings = [...f.warnings];
   const held: string[] = [];
-  let state = forgetWithdrawn(f.state, observation.presence, new Set([...keysOf(inPlay(f.state)), ...o.pins.map(recordKey)]));
+  const keep = (o.keep ?? []).map(recordKey);
+  let state = forgetWithdrawn(f.state, observation.presence, new Set([...keysOf(inPlay(f.state)), ...o.pins.map(recordKey), ...keep]));
   const decided = state;
   const plan: Step[] = [];
 
@@ -162,7 +163,7 @@ export function decide(prev: RolloverState, trigger: DecideTrigger, observation:
   for (const s of plan) after = applyStep(after, s, now);
 
   // 4. Withdraw owned records that no chain in play needs, once the chain in service is safe.
-  const needed = new Set([...keysOf(inPlay(after)), ...o.pins.map(recordKey)]);
+  const needed = new Set([...keysOf(inPlay(after)), ...o.pins.map(recordKey), ...keep]);
   const stale = after.owned.filter((x) => !o.names.includes(x.name) || !needed.has(recordKey(x.record)));
   let withdrawals: Step[] = stale.map((x) => ({ kind: 'withdraw', name: x.name, record: x.record, reason: 'no chain in play needs it' }));
   if (withdrawals.length > 0) {

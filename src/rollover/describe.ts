@@ -3,6 +3,10 @@ import { recordText } from '../tlsa/record.js';
 import type { Step } from './types.js';
 
 export function stepText(s: Step): string {
+  return s.lineage ? `${bodyText(s)} [${s.lineage}]` : bodyText(s);
+}
+
+function bodyText(s: Step): string {
   switch (s.kind) {
     case 'publish':
       return `publish  ${s.name} ${s.ttl} IN TLSA ${recordText(s.record)}`;

@@ -76,7 +76,12 @@ export interface Presence {
  * The steps of a plan, in the order they must run. Each says why it is there. The engine carries
  * each out (DNS backend, activate dir, reload command, live probe), then saves applyStep's state.
  */
-export type Step =
+export type Step = StepBody & {
+  /** A service with several lineages: the lineage whose state the step changes (rollover/lineages.ts). */
+  lineage?: string;
+};
+
+type StepBody =
   | { kind: 'publish'; name: string; record: TlsaRecord; ttl: number; reason: string }
   /** Staged: write the chain into the activate dir; then it is in service. */
   | { kind: 'promote'; chainId: string; immediate: boolean; retry?: boolean; reason: string }
@@ -103,6 +108,8 @@ export type ChainRole = 'in service' | 'pending' | 'waiting' | 'next key' | 'ret
 
 export interface ChainReadiness {
   role: ChainRole;
+  /** A service with several lineages: whose chain it is. */
+  lineage?: string;
   id: string;
   /** Every combination it can match has a ready record at every name. */
   ready: boolean;
@@ -124,6 +131,11 @@ export interface DecideOptions {
   reload: boolean;
   /** --connect: withdrawals wait for the live service to present the chain in service. */
   connect: boolean;
+  /**
+   * Records other lineages of the service need (an RSA and an ECDSA chain may share a 2 1 1): never
+   * withdrawn by this one, and not published by it either (the lineage that needs them does).
+   */
+  keep?: TlsaRecord[];
   /** --force: withdrawals the safety check refuses go ahead. */
   force?: boolean;
   /** How long to wait before looking again while a record is not yet served everywhere (ms). */

@@ -35,6 +35,8 @@ export interface ServiceFile {
   /** Settings as last given: `advance` with only --state-dir runs on these. */
   settings: ServiceSettings;
   rollover: RolloverState;
+  /** A service with several lineages: each lineage's rollover, by key type (`rollover` stays empty). */
+  lineages?: Record<string, RolloverState>;
   chains: Record<string, ChainInfo>;
   /** Path of the next key announced by pre-renew. */
   nextKeyFile?: string;
@@ -83,7 +85,12 @@ function stateJson(file: ServiceFile): string {
 
 function tidyAfterSave(stateDir: string, file: ServiceFile): void {
   tidyServiceDir(serviceDir(stateDir, file.id), file);
-  if (file.settings.activateDir) tidyActivateDir(file.settings.activateDir);
+  for (const dir of [file.settings.activateDir, ...(file.settings.lineages ?? []).map((l) => l.activateDir)]) if (dir) tidyActivateDir(dir);
+}
+
+/** The rollover a service (or one lineage's view of it) reads from its state file. */
+export function rolloverOf(file: Pick<ServiceFile, 'rollover' | 'lineages'> | undefined, view: Pick<ServiceSettings, 'lineage'>): RolloverState | undefined {
+  return view.lineage ? file?.lineages?.[view.lineage] : file?.rollover;
 }
 
 /** Ids of the services registered in a state dir. */

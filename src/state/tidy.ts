@@ -14,13 +14,14 @@ export const KEEP_RECENT = 2;
 
 interface Chains {
   rollover: RolloverState;
+  lineages?: Record<string, RolloverState>;
   chains: Record<string, { id: string; dir: string; addedAt: number }>;
 }
 
 /** Ids of the chains to keep: every chain the rollover still names, and the newest others. */
 export function chainsToKeep(file: Chains): Set<string> {
-  const r = file.rollover;
-  const inPlay = new Set([r.inService, r.pending, ...(r.waiting ?? []), r.retiring, r.next].flatMap((c) => (c ? [c.id] : [])));
+  const states = [file.rollover, ...Object.values(file.lineages ?? {})];
+  const inPlay = new Set(states.flatMap((r) => [r.inService, r.pending, ...(r.waiting ?? []), r.retiring, r.next].flatMap((c) => (c ? [c.id] : []))));
   const newest = Object.values(file.chains)
     .sort((a, b) => b.addedAt - a.addedAt)
     .slice(0, KEEP_RECENT)

@@ -4,6 +4,7 @@
 // nsupdate, a file path or a command (names, record data, the id) are checked as a config's are.
 import { ID_PATTERN } from '../config/fields.js';
 import { checkName } from '../tlsa/name.js';
+import { LINEAGE_KEY_TYPES } from '../config/types.js';
 
 type Check = (v: unknown, path: string) => string | undefined;
 
@@ -45,6 +46,9 @@ const record = shape({ ...params, data: hex });
 const validity = { notBefore: opt(num), notAfter: opt(num) };
 const chainRef = shape({ id: str, records: list(record), ...validity });
 
+const source = shape({ lineage: opt(str), cert: opt(str), chain: opt(str), fullchain: opt(str), key: opt(str) });
+const lineageKeyType = is(LINEAGE_KEY_TYPES.join(' or '), (v) => (LINEAGE_KEY_TYPES as readonly unknown[]).includes(v));
+
 const settings = shape({
   id,
   tlsaNames: list(dnsName),
@@ -52,7 +56,9 @@ const settings = shape({
   ttl: int(0, 2_147_483_647),
   dns: shape({ backend: is('emit, nsupdate, exec or powerdns', (v) => ['emit', 'nsupdate', 'exec', 'powerdns'].includes(v as string)), authServers: list(shape({ host: str, port: int(1, 65535) })), emitFormat: str, server: opt(shape({ host: str, port: int(1, 65535) })), tsigKeyFile: opt(str), zone: opt(dnsName), command: opt(str), apiUrl: opt(str), apiKeyFile: opt(str) }),
   extraCaFiles: list(str),
-  source: shape({ lineage: opt(str), cert: opt(str), chain: opt(str), fullchain: opt(str), key: opt(str) }),
+  source,
+  lineages: opt(list(shape({ keyType: lineageKeyType, source, activateDir: opt(str) }))),
+  lineage: opt(lineageKeyType),
   activateDir: opt(str),
   reload: opt(str),
   nextKeyFile: opt(str),
@@ -60,21 +66,25 @@ const settings = shape({
   starttls: opt(str),
 });
 
+const rollover = shape({
+  inService: opt(chainRef),
+  pending: opt(shape({ id: str, records: list(record), ...validity, immediate: opt(bool) })),
+  waiting: opt(list(chainRef)),
+  reloadDue: opt(bool),
+  next: opt(chainRef),
+  retiring: opt(chainRef),
+  owned: list(shape({ name: dnsName, record, ttl: num, addedAt: num })),
+  seen: map(map(shape({ since: num, readyAt: num }))),
+  names: map(shape({ maxTtl: num, empty: bool })),
+});
+
 const serviceFile = shape({
   version: is('1', (v) => v === 1),
   id,
   settings,
-  rollover: shape({
-    inService: opt(chainRef),
-    pending: opt(shape({ id: str, records: list(record), ...validity, immediate: opt(bool) })),
-    waiting: opt(list(chainRef)),
-    reloadDue: opt(bool),
-    next: opt(chainRef),
-    retiring: opt(chainRef),
-    owned: list(shape({ name: dnsName, record, ttl: num, addedAt: num })),
-    seen: map(map(shape({ since: num, readyAt: num }))),
-    names: map(shape({ maxTtl: num, empty: bool })),
-  }),
+  rollover,
+  // Added with lineages (issue 11): older files have none.
+  lineages: opt(map(rollover)),
   chains: map(shape({ id: str, dir: str, subject: str, issuer: str, notAfter: str, keyType: str, spki: hex, addedAt: num })),
   nextKeyFile: opt(str),
   history: list(shape({ at: num, what: str })),

@@ -7,7 +7,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { createServer as createHttp, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../support/bind.js';
@@ -18,6 +18,17 @@ export interface Reload {
   at: number;
   /** SPKI SHA-256 of the leaf now served. */
   spki: string;
+  /** With a second certificate (-dcert): the SPKI SHA-256 of each leaf served, first and second. */
+  spkis: string[];
+}
+
+export interface ServedOptions {
+  /**
+   * A second activate dir served beside the first, as `s_server -cert A -dcert B` (an RSA and an
+   * ECDSA certificate; Postfix smtpd_tls_chain_files): each client gets the one its signature
+   * algorithms allow. Served once it holds a certificate.
+   */
+  secondDir?: string;
 }
 
 export interface ServedTls {
@@ -29,6 +40,8 @@ export interface ServedTls {
   reloads: Reload[];
   /** SPKI SHA-256 of the leaf served now, undefined before the first reload. */
   servedSpki(): string | undefined;
+  /** Of each leaf served now (first, then the second dir's), [] before the first reload. */
+  servedSpkis(): string[];
   stop(): Promise<void>;
 }
 
@@ -48,10 +61,11 @@ async function listening(port: number): Promise<boolean> {
 }
 
 /** `activateDir`: dane-hook's --activate-dir; `dir`: where the reload client script is written. */
-export async function startServedTls(activateDir: string, dir: string): Promise<ServedTls> {
+export async function startServedTls(activateDir: string, dir: string, opts: ServedOptions = {}): Promise<ServedTls> {
   const opensslBin = requireTool('openssl');
   let current: Backend | undefined;
   let spki: string | undefined;
+  let spkis: string[] = [];
   const reloads: Reload[] = [];
   const sockets = new Set<Socket>();
   const old: Backend[] = [];
@@ -70,11 +84,13 @@ export async function startServedTls(activateDir: string, dir: string): Promise<
   const port = await freePort();
   await new Promise<void>((r) => front.listen(port, '127.0.0.1', r));
 
+  const servedSecond = () => opts.secondDir !== undefined && existsSync(join(opts.secondDir, 'cert.pem'));
   const startBackend = async (): Promise<Backend> => {
     const f = (n: string) => join(activateDir, n);
+    const second = servedSecond() ? ['-dcert', join(opts.secondDir!, 'cert.pem'), '-dkey', join(opts.secondDir!, 'privkey.pem'), '-dcert_chain', join(opts.secondDir!, 'chain.pem')] : [];
     for (let attempt = 0; attempt < 4; attempt++) {
       const p = await freePort();
-      const proc = execa(opensslBin, ['s_server', '-accept', `127.0.0.1:${p}`, '-cert', f('cert.pem'), '-key', f('privkey.pem'), '-cert_chain', f('chain.pem'), '-www', '-quiet'], {
+      const proc = execa(opensslBin, ['s_server', '-accept', `127.0.0.1:${p}`, '-cert', f('cert.pem'), '-key', f('privkey.pem'), '-cert_chain', f('chain.pem'), ...second, '-www', '-quiet'], {
         reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: false,
       });
       let err = '';
@@ -100,7 +116,8 @@ export async function startServedTls(activateDir: string, dir: string): Promise<
     const previous = current;
     current = next;
     spki = spkiSha256(readFileSync(join(activateDir, 'cert.pem'), 'latin1'));
-    reloads.push({ at: Date.now(), spki });
+    spkis = [spki, ...(servedSecond() ? [spkiSha256(readFileSync(join(opts.secondDir!, 'cert.pem'), 'latin1'))] : [])];
+    reloads.push({ at: Date.now(), spki, spkis });
     if (previous) {
       old.push(previous);
       setTimeout(() => void stopBackend(previous).then(() => old.splice(old.indexOf(previous), 1)), 1500).unref();
@@ -129,6 +146,7 @@ export async function startServedTls(activateDir: string, dir: string): Promise<
     reloadCommand: `${process.execPath} ${client} http://127.0.0.1:${controlPort}/reload`,
     reloads,
     servedSpki: () => spki,
+    servedSpkis: () => spkis,
     async stop() {
       await queue;
       for (const s of sockets) s.destroy();

@@ -38,7 +38,7 @@ export interface Stack {
   /** TLSA records at NAME as the primary serves them ("u s m hex", lower case, sorted). */
   tlsa(): Promise<string[]>;
   /** A DANE probe through the validating resolver; `usages` restricts the records it uses. */
-  probe(usages?: string[]): Probe;
+  probe(usages?: string[], clientArgs?: string[]): Probe;
   /** Replaces pebble by a fresh start (a new root and intermediate), optionally with another certificate validity. */
   restartPebble(opts?: PebbleOptions): Promise<void>;
   stop(): Promise<void>;
@@ -56,17 +56,25 @@ export async function spkiHashOfPem(pem: string): Promise<string> {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `pebble`: options of the first pebble start (e.g. short-lived certificates). */
-export async function startStack(name: string, opts: { pebble?: PebbleOptions } = {}): Promise<Stack> {
+export interface StackOptions {
+  pebble?: PebbleOptions;
+  /** The zone's TTLs (default 1 s). */
+  ttl?: number;
+  /** Serve activeDir/rsa and activeDir/ecdsa as s_server -cert/-dcert (a service with lineages). */
+  lineages?: boolean;
+}
+
+export async function startStack(name: string, opts: StackOptions = {}): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), `dane-e2e-${name}-`));
   const parts: { stop(): Promise<void> }[] = [];
   try {
-    const [bind, pebble0] = await Promise.all([startBind({ ttl: 1 }), startPebble(opts.pebble)]);
+    const [bind, pebble0] = await Promise.all([startBind({ ttl: opts.ttl ?? 1 }), startPebble(opts.pebble)]);
     parts.push(bind, pebble0);
     const resolver = await startResolver(bind);
     parts.push(resolver);
     const stateDir = join(dir, 'state');
     const activeDir = join(dir, 'active');
-    const served = await startServedTls(activeDir, dir);
+    const served = opts.lineages ? await startServedTls(join(activeDir, 'rsa'), dir, { secondDir: join(activeDir, 'ecdsa') }) : await startServedTls(activeDir, dir);
     parts.push(served);
     const daneHook = join(dir, 'dane-hook');
     await writeFile(daneHook, `#!/bin/sh\nexec ${process.execPath} ${CLI} "$@"\n`);
@@ -88,7 +96,7 @@ export async function startStack(name: string, opts: { pebble?: PebbleOptions } 
         '--state-dir', stateDir, '--activate-dir', activeDir, '--reload', served.reloadCommand],
       cli: (args, timeoutMs) => runCli(args, { timeoutMs }),
       tlsa: async () => (await bind.dig(['+short', '+split=0', 'TLSA', `${NAME}.`])).trim().split('\n').filter(Boolean).map((l) => l.toLowerCase()).sort(),
-      probe: (usages?: string[]) => startProbe({ resolverPort: resolver.port, tlsaName: NAME, host: HOST, port: served.port, usages }),
+      probe: (usages?: string[], clientArgs?: string[]) => startProbe({ resolverPort: resolver.port, tlsaName: NAME, host: HOST, port: served.port, usages, clientArgs }),
       async restartPebble(again = opts.pebble) {
         await pebble.stop();
         pebble = await startPebble(again);

@@ -64,3 +64,19 @@ test('loadService: one line naming the file and the path; a bad folder name is r
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('lineages (issue 11): a file with a rollover per lineage passes; older files without them still do; a bad slot is named', () => {
+  const d = good() as any;
+  d.settings.source = {};
+  d.settings.lineages = [{ keyType: 'rsa', source: { lineage: '/l/rsa' }, activateDir: '/a/rsa' }, { keyType: 'ecdsa', source: { cert: '/c.pem', key: '/k.pem' } }];
+  d.lineages = { rsa: structuredClone(d.rollover), ecdsa: { owned: [], seen: {}, names: {} } };
+  d.rollover = { owned: [], seen: {}, names: {} };
+  assert.equal(stateProblem(d, 'mx'), undefined);
+  assert.equal(stateProblem(good(), 'mx'), undefined, 'a file written before lineages');
+  const bad = structuredClone(d);
+  bad.lineages.rsa.owned[0].name = 'x y';
+  assert.match(stateProblem(bad, 'mx')!, /^lineages\["rsa"\]\.owned\[0\]\.name/);
+  const badType = structuredClone(d);
+  badType.settings.lineages[1].keyType = 'dsa';
+  assert.match(stateProblem(badType, 'mx')!, /^settings\.lineages\[1\]\.keyType must be rsa or ecdsa/);
+});

@@ -22,6 +22,11 @@ export interface ProbeOptions {
    * many SMTP clients are): RFC 7671 §8 says each combination on its own must carry the chain.
    */
   usages?: string[];
+  /**
+   * Extra s_client arguments, e.g. ['-sigalgs', 'ECDSA+SHA256']: a client that can only verify
+   * one key type, which a server with an RSA and an ECDSA certificate answers with that one.
+   */
+  clientArgs?: string[];
 }
 
 export type CheckKind = 'ok' | 'dns' | 'connect' | 'dane';
@@ -92,8 +97,8 @@ export interface DaneResult {
 }
 
 /** One DANE handshake: the chain served at 127.0.0.1:port verified against `records` only. */
-export async function verifyDane(port: number, host: string, records: string[], starttls?: 'smtp'): Promise<DaneResult> {
-  const args = ['s_client', '-connect', `127.0.0.1:${port}`, ...(starttls ? ['-starttls', starttls] : []), '-servername', host, '-showcerts', '-dane_tlsa_domain', host];
+export async function verifyDane(port: number, host: string, records: string[], starttls?: 'smtp', clientArgs: string[] = []): Promise<DaneResult> {
+  const args = ['s_client', '-connect', `127.0.0.1:${port}`, ...(starttls ? ['-starttls', starttls] : []), ...clientArgs, '-servername', host, '-showcerts', '-dane_tlsa_domain', host];
   for (const rr of records) args.push('-dane_tlsa_rrdata', rr);
   // RFC 7672: no name checks for DANE-EE(3); DANE-TA(2) still checks the name (the SAN is the host).
   args.push('-dane_ee_no_namechecks', '-verify_return_error');
@@ -125,7 +130,7 @@ async function checkOnce(o: ProbeOptions): Promise<ProbeCheck> {
   }
   const usable = o.usages ? dns.records.filter((r) => o.usages!.includes(r.split(' ')[0]!)) : dns.records;
   if (usable.length === 0) return { at, kind: 'dns', records: dns.records, detail: `no TLSA record of usage ${o.usages!.join('/')} among ${dns.records.length}` };
-  const tls = await verifyDane(o.port, o.host, usable);
+  const tls = await verifyDane(o.port, o.host, usable, undefined, o.clientArgs);
   return { at, doneAt: Date.now(), records: usable, ...tls };
 }
 

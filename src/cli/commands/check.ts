@@ -11,7 +11,8 @@ import { systemResolver } from '../../check/resolver.js';
 import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../service-options.js';
 import { allServices } from '../services.js';
 import { renderPrometheus, type PrometheusInput } from '../../check/prometheus.js';
-import { loadService } from '../../state/store.js';
+import { loadService, rolloverOf } from '../../state/store.js';
+import { lineageViews, shownId } from '../../config/lineages.js';
 import { writeFileAtomic } from '../../state/atomic.js';
 import { resolve } from 'node:path';
 import { selectService } from '../select.js';
@@ -87,7 +88,8 @@ function writeTextfile(file: string, text: string): void {
 async function run(argv: Args): Promise<void> {
   const opts = checkArgs(argv);
   const global = settingsFromArgs(argv, process.env, { needService: false });
-  const known = allServices(global);
+  // A service with lineages is judged per lineage: each view asks for its own key type.
+  const known = allServices(global).flatMap(lineageViews);
   const services = selectService(known, argv.id, CHECK_USAGE);
   if (services.length === 0) throw usage(`no services in ${global.stateDir} or the config: give --tlsa-name or --config`);
   const now = Date.now();
@@ -101,11 +103,11 @@ async function run(argv: Args): Promise<void> {
       starttls: argv.starttls,
       timeoutMs: opts.timeoutMs,
       // A name shared with other services (an RSA and an ECDSA lineage) is judged with all of them.
-      peers: known.filter((p) => p.id !== s.id && p.tlsaNames.some((n) => s.tlsaNames.includes(n))),
+      peers: known.filter((p) => shownId(p) !== shownId(s) && p.tlsaNames.some((n) => s.tlsaNames.includes(n))),
     });
-    const verdict: ServiceVerdict = { ...evaluateService(s.id, facts, now, opts, findings), readiness: rolloverReadiness(global.stateDir, s, now) };
+    const verdict: ServiceVerdict = { ...evaluateService(shownId(s), facts, now, opts, findings), readiness: rolloverReadiness(global.stateDir, s, now) };
     verdicts.push(verdict);
-    if (wantMetrics) metrics.push({ verdict, facts, rollover: loadService(global.stateDir, s.id)?.rollover });
+    if (wantMetrics) metrics.push({ verdict, facts, rollover: rolloverOf(loadService(global.stateDir, s.id), s) });
   }
   const report = buildReport(verdicts, opts);
   const exposition = wantMetrics ? renderPrometheus(metrics, now) : '';

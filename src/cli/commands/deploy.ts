@@ -7,7 +7,8 @@ import { ignoredHookVerb } from '../../acme/dehydrated.js';
 import { findServices } from '../../config/index.js';
 import { addServiceOptions, hookArgs, settingsFromArgs, sourceFromArgs, type ServiceArgs } from '../service-options.js';
 import { writeSpoolEntry } from '../../state/spool.js';
-import { runAll, warnNoService } from './run-common.js';
+import { runAll, warnNoService, worst } from './run-common.js';
+import { lineageViews } from '../../config/lineages.js';
 
 type Args = ServiceArgs & { spool?: boolean };
 
@@ -29,10 +30,15 @@ const command: CommandModule<object, Args> = {
     if (!argv.spool && fromFlags(sourceFromArgs(argv)) === undefined && fromEnvironment(process.env, args) === undefined) {
       // By hand, no files named and no hook environment: each service re-reads the files its
       // settings name (config lineage/cert/key), so `deploy --config C [--id ID]` just works.
-      const own = global.services.filter((s) => (argv.id === undefined || s.id === argv.id) && fromFlags(s.source) !== undefined);
-      if (own.length > 0) {
-        const { code } = await runAll(global, own, (s) => ({ kind: 'deploy', files: fromFlags(s.source)! }), argv);
-        process.exitCode = code;
+      const chosen = global.services.filter((s) => argv.id === undefined || s.id === argv.id);
+      const own = chosen.filter((s) => !s.lineages && fromFlags(s.source) !== undefined);
+      // A service with lineages deploys each lineage's files in turn.
+      const lineages = chosen.flatMap((s) => (s.lineages ? lineageViews(s).flatMap((v) => (fromFlags(v.source) === undefined ? [] : [{ s, source: v.source }])) : []));
+      if (own.length + lineages.length > 0) {
+        const codes: number[] = [];
+        if (own.length > 0) codes.push((await runAll(global, own, (s) => ({ kind: 'deploy', files: fromFlags(s.source)! }), argv)).code);
+        for (const { s, source } of lineages) codes.push((await runAll(global, [s], () => ({ kind: 'deploy', files: fromFlags(source)! }), argv)).code);
+        process.exitCode = worst(codes);
         return;
       }
     }

@@ -48,8 +48,10 @@ export async function runOne(
 
 /** The activate dir's form warning: said at each deploy (not at every quiet timer run); status says it too. */
 function withFormWarning(r: RunReport, s: ServiceSettings, trigger: Trigger): RunReport {
-  const form = trigger.kind === 'deploy' ? activateDirWarning(s.activateDir) : undefined;
-  return form ? { ...r, warnings: [...r.warnings, form] } : r;
+  // A service with lineages: each lineage's own folder (the service's only holds them).
+  const dirs = s.lineages ? s.lineages.map((l) => l.activateDir) : [s.activateDir];
+  const forms = trigger.kind === 'deploy' ? dirs.flatMap((d) => activateDirWarning(d) ?? []) : [];
+  return forms.length > 0 ? { ...r, warnings: [...r.warnings, ...forms] } : r;
 }
 
 /** Prints a service's failure as one line on stderr (the stack with --verbose) and records it. */
@@ -81,8 +83,20 @@ export async function runBatch(stateDir: string, items: { settings: ServiceSetti
     const r = await runOne(stateDir, items[0]!.settings, items[0]!.trigger, { ...opts, emit: sinks[0]!.emit }, alone, args.verbose);
     return [isFailure(r) ? r : withEmitted(r, 0)];
   }
-  const results = await runServices(stateDir, items.map((it, i) => ({ ...it, emit: sinks[i]!.emit })), opts, chunk);
-  return results.map((r, i) => (r.report ? withEmitted(withFormWarning(r.report, items[i]!.settings, items[i]!.trigger), i) : failure(items[i]!.settings.id, r.error, args.verbose)));
+  // A service with lineages runs on its own (engine/run-lineages.ts); the others in one batch.
+  const batched = items.map((it, i) => ({ ...it, i })).filter((it) => !it.settings.lineages);
+  const out: (RunReport | RunFailure)[] = new Array(items.length);
+  const results = batched.length > 0 ? await runServices(stateDir, batched.map((it) => ({ settings: it.settings, trigger: it.trigger, emit: sinks[it.i]!.emit })), opts, chunk) : [];
+  results.forEach((r, k) => {
+    const i = batched[k]!.i;
+    out[i] = r.report ? withEmitted(withFormWarning(r.report, items[i]!.settings, items[i]!.trigger), i) : failure(items[i]!.settings.id, r.error, args.verbose);
+  });
+  for (const [i, it] of items.entries()) {
+    if (!it.settings.lineages) continue;
+    const r = await runOne(stateDir, it.settings, it.trigger, { ...opts, emit: sinks[i]!.emit }, false, args.verbose);
+    out[i] = isFailure(r) ? r : withEmitted(r, i);
+  }
+  return out;
 }
 
 /** DANE_HOOK_CHUNK: services carried through at a time (memory against UPDATE messages per zone). */

@@ -7,6 +7,7 @@ import { failure, worst } from './run-common.js';
 import { activateDirWarning } from '../../state/activate-form.js';
 import type { RunFailure } from '../report.js';
 import { selectService } from '../select.js';
+import { lineageViews } from '../../config/lineages.js';
 
 type Args = ServiceArgs & { offline?: boolean };
 
@@ -40,7 +41,7 @@ const command: CommandModule<object, Args> = {
     const statuses: ServiceStatus[] = [];
     // A service whose state cannot be read is one line on stderr and exit 2; the others still show.
     const failures: RunFailure[] = [];
-    for (const s of selectService(allServices(global, (id, err) => failures.push(failure(id, err, argv.verbose as boolean | undefined))), argv.id)) {
+    for (const s of selectService(allServices(global, (id, err) => failures.push(failure(id, err, argv.verbose as boolean | undefined))), argv.id).flatMap(lineageViews)) {
       try {
         const st = await serviceStatus(global.stateDir, s, { offline: argv.offline });
         const form = activateDirWarning(s.activateDir);

@@ -1,0 +1,132 @@
+// A service with an RSA and an ECDSA lineage (issue 11), by hand with --cert/--key: a deployed
+// certificate goes to the lineage of its key type; one of the wrong type is refused before any DNS
+// change; with --connect each lineage's chain is verified on its own key type, and a lineage whose
+// chain is not presented keeps its stale records while the other's go. Real named, real s_server.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBind, type BindServer } from '../support/bind.js';
+import { makePki, renewLeaf, type LeafPaths, type Pki, spkiHash } from '../support/pki.js';
+import { startTlsServer, type TlsServer } from '../support/tls-server.js';
+import { runCli, stderrLines } from '../support/cli.js';
+
+const NAME = '_443._tcp.www.example.test';
+let bind: BindServer;
+let pki: Pki;
+let dir: string;
+const servers: TlsServer[] = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dane-lineages-'));
+  [bind, pki] = await Promise.all([startBind({ ttl: 2 }), makePki(join(dir, 'pki'), { kinds: ['rsa', 'ec-p256'], host: 'www.example.test' })]);
+});
+after(async () => {
+  for (const s of servers) await s.stop();
+  await bind?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const tlsa = async () => (await bind.dig(['+short', '+split=0', 'TLSA', `${NAME}.`])).toLowerCase();
+const files = (l: LeafPaths) => ['--cert', l.cert, '--chain', l.chain, '--key', l.key];
+const serve = async (rsa: LeafPaths, ec: LeafPaths) => {
+  const s = await startTlsServer({ cert: rsa.cert, key: rsa.key, chain: rsa.chain, second: { cert: ec.cert, key: ec.key, chain: ec.chain } });
+  servers.push(s);
+  return s;
+};
+
+/** A config with one service of two lineages, connecting to `connect`. */
+async function config(name: string, connect: string, lineages: { keyType: string; cert: string; key: string; chain: string }[], tlsaName = NAME, id = 'www'): Promise<string> {
+  const file = join(dir, `${name}.json`);
+  await writeFile(file, JSON.stringify({
+    stateDir: join(dir, `state-${name}`),
+    dns: { backend: 'nsupdate', server: bind.address, tsigKey: bind.tsigKeyFile },
+    services: [{ id, tlsaNames: [tlsaName], ttl: 2, activateDir: join(dir, `active-${name}`), connect, starttls: 'none', lineages }],
+  }));
+  return file;
+}
+const source = (keyType: string, l: LeafPaths) => ({ keyType, cert: l.cert, key: l.key, chain: l.chain });
+
+test('a certificate named by a lineage of another key type is refused in one line, before any DNS change', async () => {
+  const rsa = pki.leaves.rsa;
+  const ec = pki.leaves['ec-p256'];
+  // The ECDSA files are written as the rsa lineage (and the RSA ones as ecdsa).
+  const c = await config('swapped', '127.0.0.1:1', [source('rsa', ec), source('ecdsa', rsa)]);
+  const r = await runCli(['deploy', '--config', c, ...files(ec)]);
+  assert.equal(r.exitCode, 2, r.stderr);
+  assert.deepEqual(stderrLines(r), [`dane-hook: ${ec.cert} holds a ec-p256 certificate, but it is the lineage of key type rsa of service www: fix its "keyType" in the config`]);
+  assert.equal((await tlsa()).trim(), '', 'nothing published');
+});
+
+test('each lineage is verified on its own key type: the one still presenting its old chain keeps its records, the other withdraws', async () => {
+  const rsa1 = pki.leaves.rsa;
+  const ec1 = pki.leaves['ec-p256'];
+  const first = await serve(rsa1, ec1);
+  const c = await config('verify', first.address, [source('rsa', rsa1), source('ecdsa', ec1)]);
+  for (const l of [rsa1, ec1]) {
+    const d = await runCli(['deploy', '--config', c, ...files(l)]);
+    assert.equal(d.exitCode, 0, d.stderr);
+  }
+  const settle = await runCli(['advance', '--config', c, '--wait', '--max-wait', '20'], { timeoutMs: 40_000 });
+  assert.equal(settle.exitCode, 0, settle.stderr);
+  const st = await runCli(['status', '--config', c, '--json']);
+  const views = JSON.parse(st.stdout).services as { service: string; inService?: { id: string } }[];
+  assert.deepEqual(views.map((v) => v.service), ['www/rsa', 'www/ecdsa']);
+  assert.ok(views.every((v) => v.inService), 'both lineages in service');
+
+  const rsa2 = await renewLeaf(pki, rsa1, join(dir, 'rsa2'));
+  const ec2 = await renewLeaf(pki, ec1, join(dir, 'ec2'));
+  for (const l of [rsa2, ec2]) {
+    const d = await runCli(['deploy', '--config', c, ...files(l)]);
+    assert.equal(d.exitCode, 0, d.stderr);
+  }
+  // The service "reloaded" only the RSA certificate: it presents the new RSA and the old ECDSA chain.
+  const half = await serve(rsa2, ec1);
+  const c2 = await config('verify', half.address, [source('rsa', rsa1), source('ecdsa', ec1)]);
+  const held = await runCli(['advance', '--config', c2, '--wait', '--max-wait', '20'], { timeoutMs: 40_000 });
+  assert.equal(held.exitCode, 8, held.stderr);
+  assert.match(held.stderr, /ecdsa: .*still presents other certificates? than the one in service/);
+  const during = await tlsa();
+  assert.ok(!during.includes(await spkiHash(rsa1.cert)), `the old RSA record is withdrawn: ${during}`);
+  for (const l of [rsa2, ec1, ec2]) assert.ok(during.includes(await spkiHash(l.cert)), `${l.cert} kept: ${during}`);
+
+  const whole = await serve(rsa2, ec2);
+  const c3 = await config('verify', whole.address, [source('rsa', rsa1), source('ecdsa', ec1)]);
+  const done = await runCli(['advance', '--config', c3]);
+  assert.equal(done.exitCode, 0, done.stderr);
+  const rrset = (await tlsa()).trim().split('\n').map((l) => l.split(' ').slice(0, 3).join(' ') + ' ' + l.split(' ').slice(3).join('')).sort();
+  const want = [`2 1 1`, `3 1 1 ${await spkiHash(ec2.cert)}`, `3 1 1 ${await spkiHash(rsa2.cert)}`];
+  assert.equal(rrset.length, 3, `one shared 2 1 1 and the two current keys: ${rrset.join(', ')}`);
+  assert.ok(rrset[0]!.startsWith(want[0]!) && rrset.includes(want[1]!) && rrset.includes(want[2]!), rrset.join('\n'));
+  // check judges each lineage on its own key type: both OK.
+  const check = await runCli(['check', '--config', c3, '--resolver', bind.address]);
+  assert.match(check.stdout, /www\/rsa/);
+});
+
+test('a service that had one source gets lineages: its chain and records are kept by the lineage of its key type; deploy by hand deploys each lineage', async () => {
+  const name = '_443._tcp.adopt.example.test';
+  const rsa = pki.leaves.rsa;
+  const ec = pki.leaves['ec-p256'];
+  const server = await serve(rsa, ec);
+  const stateDir = join(dir, 'state-adopt');
+  const single = await runCli(['deploy', '--tlsa-name', name, '--ttl', '2', '--server', bind.address, '--tsig-key', bind.tsigKeyFile, '--state-dir', stateDir,
+    '--activate-dir', join(dir, 'active-single'), '--starttls', 'none', '--connect', server.address, ...files(rsa)]);
+  assert.equal(single.exitCode, 0, single.stderr);
+  const c = await config('adopt', server.address, [source('rsa', rsa), source('ecdsa', ec)], name, 'adopt.example.test');
+  // No files named: each lineage's configured files are deployed in turn.
+  const both = await runCli(['deploy', '--config', c]);
+  assert.equal(both.exitCode, 0, both.stderr);
+  const state = JSON.parse(await readFile(join(stateDir, 'services', 'adopt.example.test', 'state.json'), 'utf8'));
+  assert.equal(state.rollover.owned.length, 0, 'the single rollover moved');
+  assert.equal(state.lineages.rsa.inService.id.length, 64, 'the RSA chain stays in service');
+  assert.ok(state.lineages.ecdsa.pending, 'the ECDSA chain waits');
+  const adv = await runCli(['advance', '--config', c, '--wait', '--max-wait', '20'], { timeoutMs: 40_000 });
+  assert.equal(adv.exitCode, 0, adv.stderr);
+  // The RSA chain was written into its lineage's activate dir; the ECDSA one promoted into its own.
+  for (const [l, leaf] of [['rsa', rsa], ['ecdsa', ec]] as const) {
+    assert.equal(await spkiHash(join(dir, 'active-adopt', l, 'cert.pem')), await spkiHash(leaf.cert), `${l} activate dir`);
+  }
+  const rrset = await bind.dig(['+short', '+split=0', 'TLSA', `${name}.`]);
+  for (const leaf of [rsa, ec]) assert.ok(rrset.toLowerCase().includes(await spkiHash(leaf.cert)), rrset);
+});
