@@ -5,9 +5,8 @@
 import { formatServer } from './address.js';
 import type { Ask } from './query.js';
 import type { ServerAddress, ZoneInfo } from './types.js';
-import { discoverZone, resolveNameServers } from './zone.js';
+import { abs, discoverZone, inZone, resolveNameServers } from './zone.js';
 
-const inZone = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
 
 export class ZoneCache {
   /** server -> zones it told us about */
@@ -50,8 +49,7 @@ export class ZoneCache {
 
   /** The deepest known zone of `server` holding `name` (a child zone wins over its parent). */
   private known(name: string, server: ServerAddress, zone?: string): ZoneInfo | undefined {
-    const lower = `${name.replace(/\.$/, '').toLowerCase()}.`;
-    const candidates = (this.zones.get(formatServer(server)) ?? []).filter((z) => (zone ? z.zone === `${zone.replace(/\.$/, '').toLowerCase()}.` : inZone(lower, z.zone)));
+    const candidates = (this.zones.get(formatServer(server)) ?? []).filter((z) => (zone ? z.zone === abs(zone) : inZone(abs(name), z.zone)));
     return candidates.sort((a, b) => b.zone.length - a.zone.length)[0];
   }
 }

@@ -19,7 +19,11 @@ const split = (o: Opts): { ask: Ask; q: Pick<QueryOptions, 'timeoutMs' | 'retrie
   q: { timeoutMs: o.timeoutMs, retries: o.retries },
 });
 
-const abs = (n: string) => `${n.replace(/\.$/, '').toLowerCase()}.`;
+/** A name in the one form zones are compared in: lower case, with the trailing dot. */
+export const abs = (n: string) => `${n.replace(/\.$/, '').toLowerCase()}.`;
+
+/** True when `name` is `zone` or below it (both in the same form). */
+export const inZone = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
 const parent = (n: string) => n.slice(n.indexOf('.') + 1);
 
 function soaOf(reply: DnsReply): packet.SoaAnswer | undefined {

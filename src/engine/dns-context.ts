@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import type { Backend, NameObservation, RecordChange, ServerAddress, ZoneInfo } from '../dns/types.js';
 import { ZoneCache } from '../dns/zone-cache.js';
-import { enclosingSoa } from '../dns/zone.js';
+import { abs, enclosingSoa, inZone } from '../dns/zone.js';
 import type { QueryPool } from '../dns/pool.js';
 import type { Ask } from '../dns/query.js';
 import { observeTlsa } from '../dns/observer.js';
@@ -42,7 +42,6 @@ export interface RunDns {
 
 export const UNVERIFIED = 'no --server or --auth-server: publication cannot be checked';
 
-const inZone = (name: string, zone: string) => name === zone || name.endsWith(`.${zone}`);
 
 /** `names`: every name to observe, the configured ones and any where owned records remain. */
 export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, names: string[] = settings.tlsaNames, run: RunDns = {}): Promise<DnsContext> {
@@ -105,7 +104,6 @@ export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, nam
  */
 export async function confirmZones(ctx: DnsContext, names: string[], zoneGiven: boolean): Promise<void> {
   if (!ctx.verified || !ctx.asked) return;
-  const abs = (n: string) => `${n.replace(/\.$/, '').toLowerCase()}.`;
   await Promise.all(
     [...new Set(names)].map(async (name) => {
       const soa = await enclosingSoa(name, ctx.asked!, { ask: ctx.ask });
