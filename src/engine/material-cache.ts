@@ -3,7 +3,7 @@
 // again with the chain and the key (whose check is the costly part); the extra CA files are the
 // same for every service. Keyed by path and what stat says of the file, so a file replaced during
 // the run is read again; bounded, so memory does not grow with the number of services.
-import { statSync } from 'node:fs';
+import { fileStamp } from '../io/file-stamp.js';
 import { loadMaterial, type Material, type MaterialReader } from '../tlsa/load.js';
 
 /** Files kept: a chunk of services' cert, chain, fullchain and key, plus shared CA files. */
@@ -15,8 +15,7 @@ export function materialCache(max = MAX_FILES): MaterialReader {
     let stamp: string;
     try {
       if (path === '-') return loadMaterial(path); // standard input is read once, never cached
-      const st = statSync(path, { bigint: true });
-      stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      stamp = fileStamp(path);
     } catch {
       return loadMaterial(path); // missing, unreadable: the loader says so in its words
     }

@@ -3,21 +3,32 @@
 // file) is taken over under a second, short-lived lock, so two runs taking over the same stale
 // lock cannot both end up holding it. (flock(2) would need a native addon: no well-kept
 // pure-JS package offers it.)
-import { openSync, closeSync, writeSync, readFileSync, rmSync, mkdirSync, statSync } from 'node:fs';
+import { openSync, closeSync, writeSync, readFileSync, rmSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { Exit, UserError } from '../errors.js';
+import { fdStamp, fileStamp } from '../io/file-stamp.js';
 import { bootId, staleReason } from './owner.js';
 
 export interface Lock {
   release(): void;
 }
 
-/** The line written into a new lock file, or undefined when the file exists already. */
-function create(path: string): string | undefined {
+/** A lock file we created: its line, and what stat says of it (release removes only that file). */
+interface Mine {
+  line: string;
+  stamp: string;
+}
+
+// Read once per process, as the boot id: a run over many services takes a lock per service.
+let host: string | undefined;
+
+/** The new lock file, or undefined when the file exists already. */
+function create(path: string): Mine | undefined {
   const boot = bootId();
-  const line = `${process.pid} ${hostname()} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}${boot ? ` ${boot}` : ''}\n`;
+  host ??= hostname();
+  const line = `${process.pid} ${host} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}${boot ? ` ${boot}` : ''}\n`;
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
@@ -25,8 +36,10 @@ function create(path: string): string | undefined {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     return undefined;
   }
+  let stamp: string;
   try {
     writeSync(fd, line);
+    stamp = fdStamp(fd);
   } catch (err) {
     // ENOSPC between create and write: an empty lock must not stay behind us.
     closeSync(fd);
@@ -35,7 +48,7 @@ function create(path: string): string | undefined {
     throw err;
   }
   closeSync(fd);
-  return line;
+  return { line, stamp };
 }
 
 const readOr = (path: string): string | undefined => {
@@ -46,8 +59,8 @@ const readOr = (path: string): string | undefined => {
   }
 };
 
-/** Our line in the lock file when we took it, else undefined. */
-function tryTake(path: string): string | undefined {
+/** Our lock file when we took it, else undefined. */
+function tryTake(path: string): Mine | undefined {
   const mine = create(path);
   if (mine !== undefined) return mine;
   const owner = readOr(path);
@@ -62,7 +75,7 @@ function tryTake(path: string): string | undefined {
  * another run's lock, so two runs can never both hold it. A guard left by a taker that died in
  * this microsecond-long section is cleared after 10 s.
  */
-function takeOver(path: string, owner: string): string | undefined {
+function takeOver(path: string, owner: string): Mine | undefined {
   const guard = `${path}.takeover`;
   if (create(guard) === undefined) {
     try {
@@ -96,16 +109,14 @@ function releaseAll(): void {
 
 /** Takes the lock, waiting up to waitMs for another run to finish. */
 export async function acquireLock(path: string, waitMs = 30_000): Promise<Lock> {
-  // The state dir holds private key copies: created 0700.
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const until = Date.now() + waitMs;
   for (;;) {
-    const mine = tryTake(path);
+    const mine = tryTakeIn(path);
     if (mine !== undefined) {
       let held = true;
       const release = () => {
-        // Only our own file: never another run's lock that took this path over.
-        if (held && readOr(path) === mine) rmSync(path, { force: true });
+        // Only our own file (the same inode, unchanged): never another run's lock that took this path over.
+        if (held && stampOr(path) === mine.stamp) unlinkOr(path);
         held = false;
         heldLocks.delete(release);
         if (heldLocks.size === 0) process.removeListener('exit', releaseAll);
@@ -123,3 +134,31 @@ export async function acquireLock(path: string, waitMs = 30_000): Promise<Lock> 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** tryTake, creating the service's folder first when it is missing (a first run). */
+function tryTakeIn(path: string): Mine | undefined {
+  try {
+    return tryTake(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  // The state dir holds private key copies: created 0700.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  return tryTake(path);
+}
+
+const stampOr = (path: string): string | undefined => {
+  try {
+    return fileStamp(path);
+  } catch {
+    return undefined;
+  }
+};
+
+const unlinkOr = (path: string): void => {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
+};

@@ -81,3 +81,23 @@ test('processes racing to take over one stale lock never hold it together', asyn
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('release removes only our own lock: a lock file that replaced ours (taken over) stays', async () => {
+  const dir = tmp();
+  try {
+    const path = join(dir, 'sub', 'lock'); // the folder is made on the first lock
+    const lock = await acquireLock(path);
+    const theirs = `${process.pid + 1} ${hostname()} ${new Date().toISOString()}\n`;
+    rmSync(path);
+    writeFileSync(path, theirs);
+    lock.release();
+    assert.equal(readFileSync(path, 'utf8'), theirs, 'the other run\'s lock is left alone');
+    rmSync(path);
+    const mine = await acquireLock(path);
+    assert.ok(existsSync(path));
+    mine.release();
+    assert.ok(!existsSync(path), 'our own lock is removed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
