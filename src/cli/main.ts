@@ -47,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     if (name === wanted) cli = cli.command(await entry.load());
     else cli = cli.command(name, entry.describe, () => {}, () => {});
   }
+  skipHelpCache(cli);
   const verbose = words.includes('--verbose');
   try {
     await cli.parseAsync();
@@ -61,6 +62,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     return report(err, verbose);
   }
+}
+
+/**
+ * yargs renders the whole help text as soon as a command's handler starts, to have it at hand
+ * should the handler fail (its own failure output); ours fails through .fail() and never shows
+ * it, and the text costs more than a run over a thousand idle services spends on its own state.
+ * --help still renders it. Internal API: if yargs changes it, this does nothing.
+ */
+function skipHelpCache(cli: Argv): void {
+  type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = (cli as unknown as Internals).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 const codes = (list: readonly (readonly [number, string])[]) => list.map(([n, text]) => `${n} ${text}`).join(', ');
