@@ -9,6 +9,17 @@ export interface CertSource {
   key?: string;
 }
 
+/**
+ * A service's configured certificate file as the renewal check last saw it: what stat said of it
+ * (io/file-stamp.ts) and the leaf it held. Kept in the state, so that the periodic run over a
+ * thousand unchanged services is a stat each, not a parse each.
+ */
+export interface CertSeen {
+  stamp: string;
+  /** sha256 of the leaf's DER, as the state names chains. */
+  leafId: string;
+}
+
 export type Client = 'certbot' | 'acme.sh' | 'dehydrated' | 'lego' | 'flags';
 
 /** The certificate files of one renewed (or about to be renewed) certificate. Paths are absolute. */

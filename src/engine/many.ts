@@ -18,7 +18,7 @@ import { lockPath, saveServiceAsync } from '../state/store.js';
 import type { RunDns } from './dns-context.js';
 import { changesByZone, execute } from './execute.js';
 import { materialCache } from './material-cache.js';
-import { commitDecision, finishRun, prepareRun, stateText, type Prepared } from './run.js';
+import { commitDecision, finishRun, prepareIdleOrLocked, stateChanged, type Prepared } from './run.js';
 import type { EmitSink, RunOptions, RunReport, Trigger } from './types.js';
 
 export interface ManyItem {
@@ -62,8 +62,9 @@ async function runChunk(stateDir: string, items: ManyItem[], opts: RunOptions, s
   try {
     await eachLimit(items, PREPARE_CONCURRENCY, async (it, i) => {
       try {
-        if (!opts.dryRun) locks.push(await acquireLock(lockPath(stateDir, it.settings.id)));
-        prepared[i] = await prepareRun(stateDir, it.settings, it.trigger, { ...opts, emit: it.emit }, clock, shared);
+        const { p, lock } = await prepareIdleOrLocked(stateDir, it.settings, it.trigger, { ...opts, emit: it.emit }, clock, shared, () => acquireLock(lockPath(stateDir, it.settings.id)));
+        if (lock) locks.push(lock);
+        prepared[i] = p;
       } catch (error) {
         results[i] = { error };
       }
@@ -86,7 +87,7 @@ async function runChunk(stateDir: string, items: ManyItem[], opts: RunOptions, s
             barrier.leave();
           }
           await finishRun(p, outcome.done, outcome.held, clock);
-          if (stateText(p.file) !== p.loadedText) await saveServiceAsync(stateDir, p.file);
+          if (stateChanged(p)) await saveServiceAsync(stateDir, p.file);
           results[i] = { report: p.report };
         } catch (error) {
           results[i] = { error };

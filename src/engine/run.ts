@@ -6,8 +6,9 @@ import type { ServiceSettings } from '../config/types.js';
 import { decide } from '../rollover/decide.js';
 import type { ChainReadiness, ChainRef, DecideTrigger, Step } from '../rollover/types.js';
 import type { FilesWriter } from '../state/atomic.js';
-import { acquireLock } from '../state/lock.js';
-import { loadService, lockPath, saveService, type ServiceFile } from '../state/store.js';
+import { acquireLock, type Lock } from '../state/lock.js';
+import { loadServiceText, lockPath, savedText, saveService, stateFileText, type ServiceFile } from '../state/store.js';
+import { settledStamp } from '../io/file-stamp.js';
 import { loadDeployedChain, storeChain } from './chain.js';
 import { pinRecords } from '../tlsa/pins.js';
 import { UNVERIFIED, confirmZones, dnsContext, observe, type DnsContext, type RunDns } from './dns-context.js';
@@ -43,8 +44,10 @@ export interface Prepared {
   settings: ServiceSettings;
   trigger: Trigger;
   file: ServiceFile;
-  /** The state file as loaded (serialized), to write only when something changed. */
+  /** The state file's text as read ('' for a new service), to write only when something changed. */
   loadedText: string;
+  /** Its updatedAt: the time of writing is no change. */
+  loadedAt: number;
   ctx: DnsContext;
   names: string[];
   options: ReturnType<typeof decideOptions>;
@@ -55,6 +58,8 @@ export interface Prepared {
   /** A chain this deploy brings that the state does not know yet: stored when the decision is committed. */
   deployed?: { ref: ChainRef; store: (write?: FilesWriter) => Promise<ServiceFile['chains'][string]>; what: string };
   nextKey?: { path: string; used?: boolean; has: boolean };
+  /** Prepared without the service's lock (prepareIdle): it must find nothing to write. */
+  unlocked?: true;
 }
 
 async function runLocked(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions, clock: () => number): Promise<RunReport> {
@@ -69,10 +74,12 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
 }
 
 /** Lock held by the caller: load (each input once), check, observe, decide. Changes nothing. */
-export async function prepareRun(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions, clock: () => number, shared: RunDns = {}): Promise<Prepared> {
-  const loadedFile = loadService(stateDir, settings.id);
-  const loadedText = loadedFile ? stateText(loadedFile) : '';
-  const file = loadedFile ?? newFile(settings, clock());
+export async function prepareRun(stateDir: string, settings: ServiceSettings, given: Trigger, opts: RunOptions, clock: () => number, shared: RunDns = {}): Promise<Prepared> {
+  const loadedState = loadServiceText(stateDir, settings.id);
+  const loadedText = loadedState?.text ?? '';
+  const trigger = given.kind === 'advance' && opts.renewalCheck ? opts.renewalCheck(settings, loadedState?.file) : given;
+  const file = loadedState?.file ?? newFile(settings, clock());
+  const loadedAt = file.updatedAt;
   file.settings = settings;
   file.rollover = withValidity(file.rollover, file);
   const warnings: string[] = [];
@@ -80,8 +87,12 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, tr
   // Everything that can be bad input is read and checked before DNS is touched.
   if (settings.activateDir) checkActivateDir(settings.activateDir);
   const pins = pinRecords(settings.extraCaFiles, settings.records, opts.read);
+  const stamp = trigger.kind === 'deploy' ? settledStamp(trigger.files.cert) : undefined; // before the read (see io/file-stamp.ts)
   const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins, opts.read) : undefined;
   if (loaded) warnings.push(...loaded.warnings);
+  // The next advance's renewal check then needs a stat, not a parse (when the config names these files).
+  const seen = loaded ? (stamp === undefined ? undefined : { stamp, leafId: loaded.ref.id }) : trigger.kind === 'advance' ? trigger.certSeen : undefined;
+  if (seen) file.certSeen = seen;
   const next = loadNextKey(stateDir, file, settings, trigger, opts.dryRun);
   const options = decideOptions(settings, pins, opts.force);
   const decideTrigger: DecideTrigger = loaded ? { kind: 'deploy', chain: loaded.ref, nextKey: next?.ref } : { kind: trigger.kind === 'pre-renew' ? 'pre-renew' : 'advance', nextKey: next?.ref };
@@ -118,7 +129,42 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, tr
       ? { ref: loaded.ref, store: (write?: FilesWriter) => storeChain(stateDir, settings.id, loaded, now, write), what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` }
       : undefined;
   const nextKey = next ? { path: next.path, used: d.nextKeyUsed, has: next.ref !== undefined } : undefined;
-  return { stateDir, settings, trigger, file, loadedText, ctx, names, options, d, report, now, nextOf, deployed, nextKey };
+  return { stateDir, settings, trigger, file, loadedText, loadedAt, ctx, names, options, d, report, now, nextOf, deployed, nextKey };
+}
+
+/**
+ * prepareRun for a run over many services. An advance that finds nothing to do (no step, nothing
+ * to write) only reads: it is decided without the service's lock, as status is; creating and
+ * removing a thousand lock files is the largest cost of an idle timer run. Otherwise the lock is
+ * taken and, when the state file changed meanwhile (another run wrote it), the service is
+ * prepared again under it; when it did not, the decision stands: it was made on the same state.
+ */
+export async function prepareIdleOrLocked(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions, clock: () => number, shared: RunDns, lock: () => Promise<Lock>): Promise<{ p: Prepared; lock?: Lock }> {
+  if (opts.dryRun || trigger.kind !== 'advance') {
+    const held = opts.dryRun ? undefined : await lock();
+    try {
+      return { p: await prepareRun(stateDir, settings, trigger, opts, clock, shared), lock: held };
+    } catch (err) {
+      held?.release();
+      throw err;
+    }
+  }
+  const p = await prepareRun(stateDir, settings, trigger, opts, clock, shared);
+  if (idle(p)) return { p: { ...p, unlocked: true } };
+  const held = await lock();
+  try {
+    if (stateFileText(stateDir, settings.id) === p.loadedText) return { p, lock: held };
+    return { p: await prepareRun(stateDir, settings, trigger, opts, clock, shared), lock: held };
+  } catch (err) {
+    held.release();
+    throw err;
+  }
+}
+
+/** Nothing to carry out and nothing to write: the state after the decision is the text read. */
+function idle(p: Prepared): boolean {
+  if (p.d.plan.length > 0 || p.deployed || p.nextKey || p.trigger.kind !== 'advance') return false;
+  return !stateChanged({ file: { ...p.file, rollover: p.d.state }, loadedText: p.loadedText, loadedAt: p.loadedAt });
 }
 
 /** The decision becomes the state: the new chain's files stored (by `write`), the next key noted. */
@@ -164,11 +210,13 @@ export async function finishRun(p: Prepared, done: Step[], held: string | undefi
 }
 
 /**
- * The state as it would be written, without the time of writing and with keys sorted (the core may
- * rebuild a map in another order): equal text, nothing to write.
+ * Whether the run changed the state, i.e. it must be written: the file as it would be written now
+ * (with the time of the last write) is not the text read. The core writes maps in a fixed order,
+ * so an unchanged state is the same text; a file written otherwise (by an older version) is
+ * written once more.
  */
-export function stateText(file: ServiceFile): string {
-  const sorted = (_: string, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v;
-  return JSON.stringify({ ...file, updatedAt: 0, history: file.history.slice(-50) }, sorted);
+export function stateChanged(p: Pick<Prepared, 'file' | 'loadedText' | 'loadedAt' | 'unlocked'>): boolean {
+  const changed = savedText({ ...p.file, updatedAt: p.loadedAt, history: p.file.history.slice(-50) }) !== p.loadedText;
+  if (changed && p.unlocked) throw new Error(`internal: ${p.file.id} was prepared without its lock as idle, but its state changed`);
+  return changed;
 }

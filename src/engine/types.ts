@@ -1,5 +1,7 @@
 // What a run is called with and what it reports: shared by the engine modules and the CLI.
-import type { CertFiles } from '../acme/types.js';
+import type { CertFiles, CertSeen } from '../acme/types.js';
+import type { ServiceSettings } from '../config/types.js';
+import type { ServiceFile } from '../state/store.js';
 import type { EmitFormat, RecordChange, ServerAddress } from '../dns/types.js';
 import type { ChainReadiness, Step } from '../rollover/types.js';
 import type { MaterialReader } from '../tlsa/load.js';
@@ -7,7 +9,8 @@ import type { MaterialReader } from '../tlsa/load.js';
 export type Trigger =
   | { kind: 'deploy'; files: CertFiles }
   | { kind: 'pre-renew'; nextKeyFile?: string; generate?: boolean }
-  | { kind: 'advance' };
+  /** `certSeen`: what the renewal check learned of the configured certificate file, to keep. */
+  | { kind: 'advance'; certSeen?: CertSeen };
 
 export interface RunOptions {
   dryRun?: boolean;
@@ -17,6 +20,11 @@ export interface RunOptions {
   emit?: EmitSink;
   /** Reads certificate and key files; a run over many services shares a cache (material-cache.ts). */
   read?: MaterialReader;
+  /**
+   * advance: the trigger a service's run really has (a deploy, for a renewal no hook reported),
+   * asked with the state file the run loaded under its lock, so the file is read once per run.
+   */
+  renewalCheck?: (settings: ServiceSettings, known: ServiceFile | undefined) => Trigger;
 }
 
 /** Where emitted changes go, with what the CLI needs to render them (the zone, the format). */

@@ -27,7 +27,8 @@ export function updateSeen(state: RolloverState, input: SeenInput): RolloverStat
     const wasEmpty = before === undefined || before.empty;
     const hold = 2 * 1000 * Math.max(maxTtl, wasEmpty ? input.negativeTtl : 0);
     const entries: Record<string, SeenEntry> = {};
-    for (const key of p.everywhere) {
+    // In sorted order, not the order the servers answered in: an unchanged state is the same text (nothing to write).
+    for (const key of [...p.everywhere].sort()) {
       const old = state.seen[name]?.[key];
       if (old) entries[key] = { since: old.since, readyAt: Math.max(old.readyAt, old.since + 2 * 1000 * maxTtl) };
       else entries[key] = { since: input.now, readyAt: input.now + hold };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import type { RolloverState } from '../rollover/types.js';
+import type { CertSeen } from '../acme/types.js';
 import { writeFileAtomic, writeFileAtomicAsync } from './atomic.js';
 import { ID_PATTERN } from '../config/fields.js';
 import { readBounded } from '../io/read-bounded.js';
@@ -40,6 +41,8 @@ export interface ServiceFile {
   chains: Record<string, ChainInfo>;
   /** Path of the next key announced by pre-renew. */
   nextKeyFile?: string;
+  /** The configured certificate file as last seen (advance's renewal check skips an unchanged one). */
+  certSeen?: CertSeen;
   /** Last few things that happened, newest last (for status). */
   history: { at: number; what: string }[];
   updatedAt: number;
@@ -50,19 +53,32 @@ const statePath = (stateDir: string, id: string) => join(serviceDir(stateDir, id
 export const lockPath = (stateDir: string, id: string): string => join(serviceDir(stateDir, id), 'lock');
 
 export function loadService(stateDir: string, id: string): ServiceFile | undefined {
+  return loadServiceText(stateDir, id)?.file;
+}
+
+/** The state file, checked, and its text as read (a run that changes nothing compares it to skip the write). */
+export function loadServiceText(stateDir: string, id: string): { file: ServiceFile; text: string } | undefined {
   const path = statePath(stateDir, id);
   if (!ID_PATTERN.test(id)) throw new UserError(`state dir ${shownValue(stateDir)}: service folder ${shownValue(id)} is not a valid id (a-z 0-9 . _ -, 1-64)`);
   if (!existsSync(path)) return undefined;
   let data: unknown;
+  let text: string;
   try {
-    data = JSON.parse(readBounded(path, { max: MAX_STATE_BYTES }).toString('utf8'));
+    text = readBounded(path, { max: MAX_STATE_BYTES }).toString('utf8');
+    data = JSON.parse(text);
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(`state file ${path} is not readable JSON (${(err as Error).message}); restore it from a backup or remove it to start over`);
   }
   const problem = stateProblem(data, id);
   if (problem) throw new UserError(`state file ${path}: ${oneLine(problem)}; restore it from a backup or remove the file to start over`);
-  return data as ServiceFile;
+  return { file: data as ServiceFile, text };
+}
+
+/** The state file's text as it is now ('' when there is none), to tell whether another run wrote it. */
+export function stateFileText(stateDir: string, id: string): string {
+  const path = statePath(stateDir, id);
+  return existsSync(path) ? readBounded(path, { max: MAX_STATE_BYTES }).toString('utf8') : '';
 }
 
 /** Saves atomically (under the service's lock), then prunes old chain copies and leftovers. */
@@ -80,8 +96,11 @@ export async function saveServiceAsync(stateDir: string, file: ServiceFile): Pro
 function stateJson(file: ServiceFile): string {
   file.history = file.history.slice(-50);
   pruneChains(file);
-  return `${JSON.stringify(file, null, 2)}\n`;
+  return savedText(file);
 }
+
+/** The text saveService writes for a file (history and chains already trimmed). */
+export const savedText = (file: ServiceFile): string => `${JSON.stringify(file, null, 2)}\n`;
 
 function tidyAfterSave(stateDir: string, file: ServiceFile): void {
   tidyServiceDir(serviceDir(stateDir, file.id), file);

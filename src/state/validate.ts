@@ -26,20 +26,37 @@ const dnsName: Check = (v, p) => str(v, p) ?? (() => {
   }
 })();
 
-const list = (of: Check): Check => (v, p) => (Array.isArray(v) ? first(v.map((x, i) => () => of(x, `${p}[${i}]`))) : `${p} must be a list, not ${typeName(v)}`);
-const map = (of: Check): Check => (v, p) => isObj(v) ? first(Object.entries(v).map(([k, x]) => () => of(x, `${p}[${JSON.stringify(k)}]`))) : `${p} must be an object, not ${typeName(v)}`;
-const opt = (c: Check): Check => (v, p) => (v === undefined ? undefined : c(v, p));
-const shape = (fields: Record<string, Check>): Check => (v, p) =>
-  isObj(v) ? first(Object.entries(fields).map(([k, c]) => () => c(v[k], p === '' ? k : `${p}.${k}`))) : `${p || 'the file'} must be an object, not ${typeName(v)}`;
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-function first(checks: (() => string | undefined)[]): string | undefined {
-  for (const c of checks) {
-    const problem = c();
+// Loops, not lists of closures: every state file is checked on every run, a thousand per timer run.
+const list = (of: Check): Check => (v, p) => {
+  if (!Array.isArray(v)) return `${p} must be a list, not ${typeName(v)}`;
+  for (let i = 0; i < v.length; i++) {
+    const problem = of(v[i], `${p}[${i}]`);
     if (problem) return problem;
   }
   return undefined;
-}
+};
+const map = (of: Check): Check => (v, p) => {
+  if (!isObj(v)) return `${p} must be an object, not ${typeName(v)}`;
+  for (const k in v) {
+    const problem = of(v[k], `${p}[${JSON.stringify(k)}]`);
+    if (problem) return problem;
+  }
+  return undefined;
+};
+const opt = (c: Check): Check => (v, p) => (v === undefined ? undefined : c(v, p));
+const shape = (fields: Record<string, Check>): Check => {
+  const entries = Object.entries(fields);
+  return (v, p) => {
+    if (!isObj(v)) return `${p || 'the file'} must be an object, not ${typeName(v)}`;
+    for (const [k, c] of entries) {
+      const problem = c(v[k], p === '' ? k : `${p}.${k}`);
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+};
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const params = { usage: int(0, 3), selector: int(0, 1), matching: int(0, 2) };
 const record = shape({ ...params, data: hex });
@@ -87,6 +104,8 @@ const serviceFile = shape({
   lineages: opt(map(rollover)),
   chains: map(shape({ id: str, dir: str, subject: str, issuer: str, notAfter: str, keyType: str, spki: hex, addedAt: num })),
   nextKeyFile: opt(str),
+  // Added with the renewal check's stat skip (issue 10): older files have none.
+  certSeen: opt(shape({ stamp: is('a stat stamp (dev:ino:size:mtime:ctime)', (v) => typeof v === 'string' && /^[0-9]+(?::[0-9]+){4}$/.test(v)), leafId: hex })),
   history: list(shape({ at: num, what: str })),
   updatedAt: num,
 });

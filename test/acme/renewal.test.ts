@@ -3,11 +3,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, unlink, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unreportedRenewal, type KnownChains } from '../../src/acme/renewal.js';
-import { loadChain } from '../../src/tlsa/load.js';
+import { loadChain, loadMaterial, type MaterialReader } from '../../src/tlsa/load.js';
+import { SETTLED_MS, fileStamp, settledStamp } from '../../src/io/file-stamp.js';
 import { makePki, renewLeaf, type LeafPaths, type Pki } from '../support/pki.js';
 
 let dir: string;
@@ -60,4 +61,57 @@ test('no configured files: nothing; unreadable files: said, not thrown', () => {
   const r = unreportedRenewal({ lineage: join(dir, 'gone') }, knowing(v1));
   assert.equal(r.kind, 'unreadable');
   if (r.kind === 'unreadable') assert.match(r.error, /gone/);
+});
+
+/** A reader that counts the files it is asked for. */
+function counting(): { read: MaterialReader; paths: string[] } {
+  const paths: string[] = [];
+  return { read: (p) => (paths.push(p), loadMaterial(p)), paths };
+}
+const settle = () => new Promise((r) => setTimeout(r, SETTLED_MS + 100));
+
+test('a known leaf in a file that has settled: none, with the stamp to keep; with that stamp kept, the file is not read again', async () => {
+  const lineage = join(dir, 'seen-lineage');
+  await mkdir(lineage, { recursive: true });
+  for (const f of ['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem']) await symlink(join(v1.dir, f), join(lineage, f));
+  await settle();
+  const first = unreportedRenewal({ lineage }, knowing(v1));
+  assert.equal(first.kind, 'none');
+  if (first.kind !== 'none' || !first.seen) return assert.fail('a settled file is stamped');
+  assert.deepEqual(first.seen, { stamp: fileStamp(v1.cert), leafId: idOf(v1.cert) });
+  const c = counting();
+  const again = unreportedRenewal({ lineage }, { ...knowing(v1), certSeen: first.seen }, c.read);
+  assert.deepEqual(again, { kind: 'none' }, 'nothing new to keep');
+  assert.deepEqual(c.paths, [], 'a stat, no read');
+  // certbot re-points the symlink at the renewal's file: another inode, so it is read and found.
+  await unlink(join(lineage, 'cert.pem'));
+  await symlink(v2.cert, join(lineage, 'cert.pem'));
+  await unlink(join(lineage, 'privkey.pem'));
+  await symlink(v2.key, join(lineage, 'privkey.pem'));
+  const renewed = unreportedRenewal({ lineage }, { ...knowing(v1), certSeen: first.seen }, c.read);
+  assert.equal(renewed.kind, 'renewed');
+  assert.ok(c.paths.length > 0, 'the new file was read');
+});
+
+test('a file rewritten in place under a kept stamp is read again (the stat skip must not hide a renewal)', async () => {
+  const cert = join(dir, 'in-place-cert.pem');
+  await copyFile(v1.cert, cert);
+  const seen = { stamp: fileStamp(cert), leafId: idOf(v1.cert) };
+  assert.equal(unreportedRenewal({ cert, key: v1.key }, { ...knowing(v1), certSeen: seen }).kind, 'none');
+  await writeFile(cert, await readFile(v2.cert)); // same path, same inode: size or times change
+  const r = unreportedRenewal({ cert, key: v2.key }, { ...knowing(v1), certSeen: seen });
+  assert.equal(r.kind, 'renewed');
+  // A kept stamp whose leaf the state no longer knows (pruned) is no reason to skip either.
+  const other = { stamp: fileStamp(cert), leafId: '00'.repeat(32) };
+  assert.equal(unreportedRenewal({ cert, key: v2.key }, { ...knowing(v1), certSeen: other }).kind, 'renewed');
+});
+
+test('a file changed moments ago is not stamped: a rewrite in the same clock tick would keep its stamp', async () => {
+  const cert = join(dir, 'fresh-cert.pem');
+  await copyFile(v1.cert, cert);
+  const r = unreportedRenewal({ cert, key: v1.key }, knowing(v1));
+  assert.deepEqual(r, { kind: 'none' });
+  assert.equal(settledStamp(cert), undefined);
+  assert.equal(settledStamp(cert, Date.now() + SETTLED_MS + 1), fileStamp(cert));
+  assert.equal(settledStamp(join(dir, 'no-such-file')), undefined);
 });

@@ -80,3 +80,11 @@ test('lineages (issue 11): a file with a rollover per lineage passes; older file
   badType.settings.lineages[1].keyType = 'dsa';
   assert.match(stateProblem(badType, 'mx')!, /^settings\.lineages\[1\]\.keyType must be rsa or ecdsa/);
 });
+
+test('certSeen (issue 10): a file with the stamp of its certificate passes; older files without it still do; a bad one is named', () => {
+  const stamp = '2049:1234567:1180:1796177090282123456:1796177090282123456';
+  assert.equal(stateProblem({ ...good(), certSeen: { stamp, leafId: 'ab'.repeat(32) } }, 'mx'), undefined);
+  assert.equal(stateProblem(good(), 'mx'), undefined);
+  assert.match(stateProblem({ ...good(), certSeen: { stamp: 'x', leafId: 'ab'.repeat(32) } }, 'mx') ?? 'passed', /^certSeen\.stamp must be a stat stamp/);
+  assert.match(stateProblem({ ...good(), certSeen: { stamp, leafId: 'XY' } }, 'mx') ?? 'passed', /^certSeen\.leafId must be lower-case hex/);
+});

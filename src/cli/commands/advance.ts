@@ -3,7 +3,7 @@
 // nothing waits, showing progress on a terminal.
 import type { CommandModule } from 'yargs';
 import { Exit } from '../../errors.js';
-import { loadService, type ServiceFile } from '../../state/store.js';
+import type { ServiceFile } from '../../state/store.js';
 import { unreportedRenewal } from '../../acme/renewal.js';
 import { shownValue } from '../../io/shown.js';
 import { materialCache } from '../../engine/material-cache.js';
@@ -21,18 +21,16 @@ type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
 /**
  * The safety net for a renewal no hook reported (a deploy hook killed before it saved, or never
  * run: certbot ignores a hook's failure and never reruns it): when the files configured for the
- * service hold a certificate the state does not know, this run deploys them.
+ * service hold a certificate the state does not know, this run deploys them. Asked by the run
+ * with the state it loaded under the service's lock (RunOptions.renewalCheck).
  */
-function triggerFor(stateDir: string, s: ServiceSettings, read: MaterialReader): { trigger: Trigger; note?: string } {
-  let known: ServiceFile | undefined;
-  try {
-    known = loadService(stateDir, s.id);
-  } catch {
-    return { trigger: { kind: 'advance' } }; // the run itself says what is wrong with the state
-  }
-  const r = unreportedRenewal(s.source, known, read);
-  if (r.kind !== 'renewed') return { trigger: { kind: 'advance' } };
-  return { trigger: { kind: 'deploy', files: r.files }, note: `${shownValue(r.files.cert)} holds a certificate (${r.leafId.slice(0, 12)}, expires ${r.notAfter}) that no deploy hook reported: deploying it now` };
+function renewalCheck(read: MaterialReader): (s: ServiceSettings, known: ServiceFile | undefined) => Trigger {
+  return (s, known) => {
+    const r = unreportedRenewal(s.source, known, read);
+    if (r.kind !== 'renewed') return r.kind === 'none' && r.seen ? { kind: 'advance', certSeen: r.seen } : { kind: 'advance' };
+    process.stderr.write(`dane-hook: warning: ${s.id}: ${shownValue(r.files.cert)} holds a certificate (${r.leafId.slice(0, 12)}, expires ${r.notAfter}) that no deploy hook reported: deploying it now\n`);
+    return { kind: 'deploy', files: r.files };
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,12 +60,8 @@ const command: CommandModule<object, Args> = {
       const due = services.filter((s) => !(round === 0 && (spooled.some((r) => r.service === s.id) || failures.some((f) => f.service === s.id))));
       // One cache per round: the renewal check and the deploy it may start parse each file once.
       const read = materialCache();
-      const items = due.map((s) => {
-        const { trigger, note } = triggerFor(global.stateDir, s, read);
-        if (note) process.stderr.write(`dane-hook: warning: ${s.id}: ${note}\n`);
-        return { settings: s, trigger };
-      });
-      const results = await runBatch(global.stateDir, items, args, services.length === 1 && failures.length === 0, read);
+      const items = due.map((s) => ({ settings: s, trigger: { kind: 'advance' } as const }));
+      const results = await runBatch(global.stateDir, items, args, services.length === 1 && failures.length === 0, { read, renewalCheck: renewalCheck(read) });
       for (const r of results) {
         if (isFailure(r)) {
           failures.push(r);

@@ -9,7 +9,6 @@ import { fsUserError } from '../../io/fs-errors.js';
 import { oneLine, shownValue } from '../../io/shown.js';
 import { activateDirWarning } from '../../state/activate-form.js';
 import type { CertFiles } from '../../acme/types.js';
-import type { MaterialReader } from '../../tlsa/load.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import { parseOwner } from '../../tlsa/name.js';
 import { reportJson, reportText, type RunFailure } from '../report.js';
@@ -39,7 +38,7 @@ export async function runOne(
   verbose?: boolean,
 ): Promise<RunReport | RunFailure> {
   try {
-    return withFormWarning(await runService(stateDir, s, trigger, opts), s, trigger);
+    return withFormWarning(await runService(stateDir, s, trigger, opts), s);
   } catch (err) {
     if (alone) throw err;
     return failure(s.id, err, verbose);
@@ -47,10 +46,10 @@ export async function runOne(
 }
 
 /** The activate dir's form warning: said at each deploy (not at every quiet timer run); status says it too. */
-function withFormWarning(r: RunReport, s: ServiceSettings, trigger: Trigger): RunReport {
+function withFormWarning(r: RunReport, s: ServiceSettings): RunReport {
   // A service with lineages: each lineage's own folder (the service's only holds them).
   const dirs = s.lineages ? s.lineages.map((l) => l.activateDir) : [s.activateDir];
-  const forms = trigger.kind === 'deploy' ? dirs.flatMap((d) => activateDirWarning(d) ?? []) : [];
+  const forms = r.trigger === 'deploy' ? dirs.flatMap((d) => activateDirWarning(d) ?? []) : [];
   return forms.length > 0 ? { ...r, warnings: [...r.warnings, ...forms] } : r;
 }
 
@@ -74,11 +73,11 @@ export function failure(service: string, thrown: unknown, verbose?: boolean): Ru
  * facts and queries, DNS changes per zone for all of them). Results in the services' order; a
  * failure is printed at once (see failure()). With --json each report carries what it emitted.
  */
-export async function runBatch(stateDir: string, items: { settings: ServiceSettings; trigger: Trigger }[], args: CommonArgs, alone: boolean, read?: MaterialReader): Promise<(RunReport | RunFailure)[]> {
+export async function runBatch(stateDir: string, items: { settings: ServiceSettings; trigger: Trigger }[], args: CommonArgs, alone: boolean, shared: Pick<RunOptions, 'read' | 'renewalCheck'> = {}): Promise<(RunReport | RunFailure)[]> {
   const chunk = chunkSize(process.env); // checked before anything runs, even for one service
   const sinks = items.map(() => jsonSink(args));
   const withEmitted = (r: RunReport, i: number): RunReport => (args.json ? { ...r, emitted: sinks[i]!.text() } : r);
-  const opts = { dryRun: args.dryRun, force: args.force, read };
+  const opts = { dryRun: args.dryRun, force: args.force, ...shared };
   if (items.length === 1) {
     const r = await runOne(stateDir, items[0]!.settings, items[0]!.trigger, { ...opts, emit: sinks[0]!.emit }, alone, args.verbose);
     return [isFailure(r) ? r : withEmitted(r, 0)];
@@ -89,7 +88,7 @@ export async function runBatch(stateDir: string, items: { settings: ServiceSetti
   const results = batched.length > 0 ? await runServices(stateDir, batched.map((it) => ({ settings: it.settings, trigger: it.trigger, emit: sinks[it.i]!.emit })), opts, chunk) : [];
   results.forEach((r, k) => {
     const i = batched[k]!.i;
-    out[i] = r.report ? withEmitted(withFormWarning(r.report, items[i]!.settings, items[i]!.trigger), i) : failure(items[i]!.settings.id, r.error, args.verbose);
+    out[i] = r.report ? withEmitted(withFormWarning(r.report, items[i]!.settings), i) : failure(items[i]!.settings.id, r.error, args.verbose);
   });
   for (const [i, it] of items.entries()) {
     if (!it.settings.lineages) continue;
