@@ -75,8 +75,8 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
     if (!opts.dryRun) mkdirSync(dirname(v.activateDir), { recursive: true, mode: 0o755 });
     checkActivateDir(v.activateDir);
   }
-  const pins = pinRecords(settings.extraCaFiles, settings.records);
-  const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, views[0]!, pins) : undefined;
+  const pins = pinRecords(settings.extraCaFiles, settings.records, opts.read);
+  const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, views[0]!, pins, opts.read) : undefined;
   const target = loaded && trigger.kind === 'deploy' ? targetOf(views, trigger, loaded, settings.id) : undefined;
   if (loaded) warnings.push(...loaded.warnings.map((w) => `${target!.lineage}: ${w}`));
   if (trigger.kind === 'pre-renew' && (trigger.nextKeyFile !== undefined || trigger.generate)) {
