@@ -121,6 +121,8 @@ export function lazyBackend(settings: BackendSettings & { backend: BackendName }
       if (!b.applyGroups) throw new Error(`the ${row.name} backend row says it batches but its module has no applyGroups`);
       return b.applyGroups(groups, options);
     };
+    // Nothing loaded: nothing was sent, nothing to wait for.
+    backend.settled = async (zone) => (built ? (await built).settled?.(zone) : undefined);
   }
   return backend;
 }
