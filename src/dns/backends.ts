@@ -121,6 +121,9 @@ export function lazyBackend(settings: BackendSettings & { backend: BackendName }
       if (!b.applyGroups) throw new Error(`the ${row.name} backend row says it batches but its module has no applyGroups`);
       return b.applyGroups(groups, options);
     };
+    // Loaded even when this service's copy sent nothing: a batch sends the changes of many
+    // services through one of their backends, and what is pending is kept per zone, not per copy.
+    backend.settled = async (zone) => (await load()).settled?.(zone);
   }
   return backend;
 }

@@ -14,7 +14,7 @@ import { checkChanges } from './changes.js';
 import { packGroups } from './batch.js';
 import { keyForNsupdate } from './tsig.js';
 import type { ApplyOptions, Backend, ChangeGroup, GroupResult, RecordChange, ServerAddress } from './types.js';
-import { loadExeca } from '../child-process.js';
+import { runProcess } from './run-process.js';
 import type * as packet from 'dns-packet';
 import { query } from './query.js';
 
@@ -73,6 +73,9 @@ export function nsupdateBackend(options: NsupdateOptions): Backend {
       await runNsupdate(script, checkName(apply.zone, 'zone'), options);
     },
     applyGroups: (groups, apply) => applyGroups(groups, checkName(apply.zone, 'zone'), options),
+    settled: async (zone) => {
+      if (zone !== '') await zoneTurns.get(turnKey(options.server, checkName(zone, 'zone')));
+    },
   };
 }
 
@@ -80,8 +83,8 @@ async function runNsupdate(script: string, zone: string, options: NsupdateOption
   const timeoutSec = options.timeoutSec ?? 10;
   const { args, scriptHead } = await nsupdateArgs(options, timeoutSec);
   const command = options.command ?? 'nsupdate';
-  const result = await (await loadExeca()).execa(command, args, { input: scriptHead + script, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
-  if (result.exitCode === 0 && !result.failed) return;
+  const result = await runProcess(command, args, scriptHead + script, (timeoutSec + 5) * 1000);
+  if (result.exitCode === 0 && !result.timedOut) return;
   throw nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
 }
 
@@ -110,10 +113,10 @@ async function applyGroups(groups: ChangeGroup[], zone: string, options: Nsupdat
  * Groups packed into messages of at most `maxBytes` (1: one group per message), sent one after
  * another. `shared`: the group rode in a message with others.
  *
- * After each message the zone's served SOA serial must have moved before anything else is sent
- * (the next chunk of a run's services may follow at once): named 9.18 with inline signing drops an UPDATE that comes while its signed copy still takes the previous one (its log
- * says "receive_secure_serial: unchanged" and the second message's records are never served,
- * though it answered NOERROR; measured with 2 x 800 adds in one nsupdate process).
+ * Each message takes its zone's turn (see takeTurn): it goes out once the message before it to the
+ * same zone and server is served, and its own turn ends when the zone's served SOA serial has moved
+ * past the serial seen before it. The wait is not made here: the next message waits for it, and a
+ * caller that looks at what it sent waits through settled(); meanwhile the run goes on.
  */
 async function sendMessages(groups: ChangeGroup[], zone: string, options: NsupdateOptions, maxBytes: number | undefined): Promise<(GroupResult & { shared?: boolean })[]> {
   if (groups.length === 0) return [];
@@ -127,12 +130,47 @@ async function sendMessages(groups: ChangeGroup[], zone: string, options: Nsupda
   }
   const out: (GroupResult & { shared?: boolean })[] = [];
   for (const m of messages) {
-    const before = await servedSerial(options.server, zone);
-    const error = await sendMessage(m.flatMap((g) => g.changes), zone, options, how);
-    if (!error && before !== undefined) await serialMoved(options.server, zone, before, timeoutSec * 1000);
+    const served = await takeTurn(turnKey(options.server, zone));
+    let error: DnsError | undefined;
+    let moved: Promise<void> | undefined;
+    try {
+      const before = await servedSerial(options.server, zone);
+      error = await sendMessage(m.flatMap((g) => g.changes), zone, options, how);
+      if (!error && before !== undefined) moved = serialMoved(options.server, zone, before, timeoutSec * 1000);
+    } finally {
+      served(moved);
+    }
     out.push(...m.map((g) => (error ? { id: g.id, error, shared: m.length > 1 } : { id: g.id })));
   }
   return out;
+}
+
+/**
+ * Per server and zone, the end of the last turn taken: when the last message sent there is served.
+ * named 9.18 with inline signing drops an UPDATE that comes while its signed copy still takes the
+ * previous one (its log says "receive_secure_serial: unchanged" and the second message's records
+ * are never served, though it answered NOERROR; measured with 2 x 800 adds in one nsupdate
+ * process). A run sends from several chunks of services at once, so the turns are kept here, for
+ * the whole process, not per call.
+ */
+const zoneTurns = new Map<string, Promise<void>>();
+
+const turnKey = (server: ServerAddress, zone: string): string => `${formatServer(server)} ${zone.toLowerCase()}`;
+
+/**
+ * Waits until the zone's previous message is served; returns how to end this turn: with the
+ * promise of this message being served (undefined: nothing to wait for, e.g. it failed).
+ */
+async function takeTurn(key: string): Promise<(served: Promise<void> | undefined) => void> {
+  const previous = zoneTurns.get(key);
+  let end!: (served: Promise<void> | undefined) => void;
+  const mine = new Promise<void>((resolve) => {
+    end = (served) => void (served ?? Promise.resolve()).then(resolve, resolve);
+  });
+  zoneTurns.set(key, mine);
+  void mine.then(() => zoneTurns.get(key) === mine && zoneTurns.delete(key));
+  await previous;
+  return end;
 }
 
 /**
@@ -143,7 +181,7 @@ async function sendMessage(changes: RecordChange[], zone: string, options: Nsupd
   const timeoutSec = options.timeoutSec ?? 10;
   const command = options.command ?? 'nsupdate';
   const script = [...messageLines(changes, { server: options.server, zone }), 'show', 'send', 'answer'].join('\n');
-  const result = await (await loadExeca()).execa(command, how.args, { input: `${how.scriptHead}${script}\n`, reject: false, timeout: (timeoutSec + 5) * 1000, stripFinalNewline: true });
+  const result = await runProcess(command, how.args, `${how.scriptHead}${script}\n`, (timeoutSec + 5) * 1000);
   const block = String(result.stdout ?? '').split('Outgoing update query:')[1] ?? '';
   const status = /Answer:[\s\S]*?status: ([A-Z]+)/.exec(block)?.[1];
   if (status === undefined) return nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result });
@@ -164,7 +202,8 @@ async function servedSerial(server: ServerAddress, zone: string): Promise<number
 
 /** Waits (bounded) until the served serial differs from `before`; a server that never says is not waited for. */
 async function serialMoved(server: ServerAddress, zone: string, before: number, maxMs: number): Promise<void> {
-  for (const until = Date.now() + maxMs; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+  // Signing a full message takes named tens to hundreds of ms: asked every 10 ms, a turn ends soon after.
+  for (const until = Date.now() + maxMs; Date.now() < until; await new Promise((r) => setTimeout(r, 10))) {
     const now = await servedSerial(server, zone);
     if (now === undefined || now !== before) return;
   }

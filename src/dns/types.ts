@@ -70,6 +70,11 @@ export interface Backend {
    * in order. Optional: batch.ts applies group by group without it.
    */
   applyGroups?(groups: ChangeGroup[], options: ApplyOptions): Promise<GroupResult[]>;
+  /**
+   * Resolves when what applyGroups sent to the zone is served (it may return before: nsupdate's
+   * messages are signed by named after it answered). Optional: without it, applied is served.
+   */
+  settled?(zone: string): Promise<void>;
 }
 
 /** What one authoritative server answered for TLSA at one name. */

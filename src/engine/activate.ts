@@ -1,10 +1,11 @@
 // Staged mode: put a chain in service by writing it into the directory services read, then
 // reloading them. Each file is replaced atomically; the key is written 0600 unless the file it
 // replaces had another owner or mode (a service reading its key as root:ssl-cert 0640 keeps it).
-import { accessSync, chownSync, constants, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { accessSync, chownSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Exit, UserError } from '../errors.js';
 import { writeFileAtomic, writeFilesAtomicSync, type FilesWriter } from '../state/atomic.js';
+import { removeTempFiles, tidyLinkTemps } from '../state/tidy.js';
 import { loadExeca } from '../child-process.js';
 
 const FILES: [string, number][] = [
@@ -67,6 +68,7 @@ export async function writeActivateDir(fromDir: string, activateDir: string, wri
     const files = FILES.map(([name, mode]) => ({ path: join(activateDir, name), from: join(fromDir, name), ...(ownerOf(join(activateDir, name)) ?? { mode }) }));
     checkCanChown(files);
     for (const f of [...files].reverse()) writeKeeping(f.path, readFileSync(f.from), f);
+    removeTempFiles(activateDir, 0); // a killed promotion's
     return;
   }
   let previous: string | undefined;
@@ -80,9 +82,12 @@ export async function writeActivateDir(fromDir: string, activateDir: string, wri
   // (Through the link, still pointing at the previous version.)
   const files = FILES.map(([name, mode]) => ({ path: join(version, name), from: join(fromDir, name), ...((previous !== undefined && ownerOf(join(activateDir, name))) || { mode }) }));
   checkCanChown(files);
+  // A version folder that is there already is a killed promotion's: its temp files go.
+  if (existsSync(version)) removeTempFiles(version, 0);
   mkdirSync(version, { recursive: true, mode: 0o755 });
-  // Not live until the link swaps: the files are written together, the folder synced once.
-  await write(version, files.map((f) => ({ name: basename(f.path), data: readFileSync(f.from), mode: f.mode })));
+  // Not live until the link swaps: the files are written together, the folder synced once. A stored
+  // file that already has the mode and owner its version needs is linked, not written again.
+  await write(version, files.map((f) => (sameOwner(f.from, f) ? { name: basename(f.path), linkFrom: f.from, mode: f.mode } : { name: basename(f.path), data: readFileSync(f.from), mode: f.mode })));
   for (const f of files) keepOwner(f.path, f);
   const tmp = `${activateDir}.tmp-${process.pid}`;
   rmSync(tmp, { force: true });
@@ -93,12 +98,24 @@ export async function writeActivateDir(fromDir: string, activateDir: string, wri
     const dir = join(`${activateDir}.versions`, old);
     if (dir !== version && dir !== previous) rmSync(dir, { recursive: true, force: true });
   }
+  tidyLinkTemps(activateDir);
 }
 
 interface Owner {
   mode: number;
   uid?: number;
   gid?: number;
+}
+
+/**
+ * The file at `path` has exactly the mode and owner wanted (no owner named: this process's), so a
+ * hard link to it is what a fresh copy would be. (A link shares them: a later chmod of the live
+ * key by hand also changes the state dir's copy, whose chain folder (0700) only dane-hook reads.)
+ */
+function sameOwner(path: string, want: Owner): boolean {
+  const have = ownerOf(path);
+  if (!have || have.mode !== want.mode) return false;
+  return have.uid === (want.uid ?? process.getuid?.()) && have.gid === (want.gid ?? process.getgid?.());
 }
 
 function ownerOf(path: string): Owner | undefined {

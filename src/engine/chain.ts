@@ -1,11 +1,12 @@
 // Turns certificate files on disk into what the rollover needs: the chain's records and a private
 // copy of its files in the state dir (a staged chain must outlive the client's next renewal).
-import { X509Certificate, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { CertFiles } from '../acme/types.js';
 import type { ServiceSettings } from '../config/types.js';
 import { derToPem, kindText, loadChain, loadMaterial, parseMaterial, readSource, shownSource, spkiOfCertDer, type Material, type MaterialReader } from '../tlsa/load.js';
+import { certFacts } from '../tlsa/cert-facts.js';
 import { recordForKey, recordMatchesChain, recordsForChain } from '../tlsa/compute.js';
 import { paramsText, recordKey, type TlsaRecord } from '../tlsa/record.js';
 import type { ChainRef } from '../rollover/types.js';
@@ -60,13 +61,12 @@ export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, p
   if (records.size === 0) {
     throw new UserError(`no TLSA record can be made for ${files.cert} with ${settings.records.map(paramsText).join(', ')}: nothing would match it (add "3 1 1", or give the chain)`);
   }
-  const x = new X509Certificate(certs[0]!);
+  const x = certFacts(certs[0]!);
   const id = sha256(certs[0]!);
   const keyPem = key.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const notAfter = new Date(x.validTo);
   return {
-    ref: { id, records: [...records.values()], notBefore: new Date(x.validFrom).getTime(), notAfter: notAfter.getTime() },
-    info: { id, subject: x.subject.replace(/\n/g, ', '), issuer: x.issuer.replace(/\n/g, ', '), notAfter: notAfter.toISOString(), keyType: leafMaterial.keyType, spki: leafMaterial.spki.toString('hex') },
+    ref: { id, records: [...records.values()], notBefore: x.notBefore, notAfter: x.notAfter },
+    info: { id, subject: x.subject.replace(/\n/g, ', '), issuer: x.issuer.replace(/\n/g, ', '), notAfter: new Date(x.notAfter).toISOString(), keyType: leafMaterial.keyType, spki: leafMaterial.spki.toString('hex') },
     certs,
     keyPem,
     warnings,
@@ -101,8 +101,8 @@ export function nextKeyRef(path: string, settings: ServiceSettings): { ref: Chai
 /** Validity (ms) of the stored copy of a chain's leaf (cert.pem in its folder); undefined if unreadable. */
 export function storedValidity(dir: string): { notBefore: number; notAfter: number } | undefined {
   try {
-    const x = new X509Certificate(loadChain(join(dir, 'cert.pem'))[0]!);
-    return { notBefore: Date.parse(x.validFrom), notAfter: Date.parse(x.validTo) };
+    const { notBefore, notAfter } = certFacts(loadChain(join(dir, 'cert.pem'))[0]!);
+    return { notBefore, notAfter };
   } catch {
     return undefined;
   }

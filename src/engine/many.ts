@@ -6,7 +6,9 @@
 // withdrawals; a failed message fails only the services whose changes it carried. Order within a
 // service is its plan's. The state is written once at the end, only when it changed (plus once
 // before a publish leaves the machine: a crash then still knows the records it owns). Services go
-// through in chunks (CHUNK_SIZE) so that memory does not grow with their number.
+// through in chunks (CHUNK_SIZE) so that memory does not grow with their number, two chunks at a
+// time: one is prepared while the other writes and waits on DNS. Messages of both chunks to one
+// zone take turns (dns/nsupdate.ts): each goes out once the one before it is served.
 import type { ServiceSettings } from '../config/types.js';
 import { applyGroups } from '../dns/batch.js';
 import { createQueryPool } from '../dns/pool.js';
@@ -19,6 +21,7 @@ import type { RunDns } from './dns-context.js';
 import { changesByZone, execute } from './execute.js';
 import { materialCache } from './material-cache.js';
 import { commitDecision, finishRun, prepareIdleOrLocked, stateChanged, type Prepared } from './run.js';
+import type { Step } from '../rollover/types.js';
 import type { EmitSink, RunOptions, RunReport, Trigger } from './types.js';
 
 export interface ManyItem {
@@ -40,54 +43,95 @@ const PREPARE_CONCURRENCY = 32;
  */
 export const CHUNK_SIZE = 256;
 
+/**
+ * Chunks in flight: the next chunk is locked, loaded, observed and decided (mostly CPU) while the
+ * one before it writes its files and waits on DNS (mostly waiting). More would only hold more
+ * chunks in memory: the CPU is busy by then.
+ */
+const CHUNKS_IN_FLIGHT = 2;
+
+/**
+ * Threads for the file system's work (libuv's default is 4): a chunk writes hundreds of files at
+ * once, and four fsyncs at a time made them wait in line. Read by libuv when it first needs a
+ * thread, which in a run over many services is after this point (config loading reads synchronously).
+ */
+const FS_THREADS = '16';
+
 export async function runServices(stateDir: string, items: ManyItem[], opts: RunOptions = {}, chunkSize = CHUNK_SIZE): Promise<ManyResult[]> {
+  process.env.UV_THREADPOOL_SIZE ??= FS_THREADS;
   const pool = createQueryPool();
   const shared: RunDns = { pool, zones: new ZoneCache(pool.query) };
-  const results: ManyResult[] = [];
+  const results: ManyResult[] = new Array(items.length);
   const chunkOpts = { ...opts, read: opts.read ?? materialCache() };
+  const sent = new SentZones();
+  const running: Promise<void>[] = [];
   try {
-    for (let at = 0; at < items.length; at += chunkSize) results.push(...(await runChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared)));
+    for (let at = 0; at < items.length; at += chunkSize) {
+      if (running.length >= CHUNKS_IN_FLIGHT) await running.shift();
+      const chunk = await prepareChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared);
+      running.push(runChunk(stateDir, chunk, chunkOpts, sent).then((r) => r.forEach((x, k) => (results[at + k] = x))));
+    }
+    await Promise.all(running);
+    // The run ends when what it sent is served: the next run (a timer, a hook) may send at once.
+    await sent.settled();
     return results;
   } finally {
     pool.close();
   }
 }
 
-/** One chunk: prepared concurrently, then every plan at once through one barrier, locks released after. */
-async function runChunk(stateDir: string, items: ManyItem[], opts: RunOptions, shared: RunDns): Promise<ManyResult[]> {
-  const clock = opts.now ?? Date.now;
-  const results: ManyResult[] = new Array(items.length);
-  const locks: { release(): void }[] = [];
-  const prepared: (Prepared | undefined)[] = new Array(items.length);
-  try {
-    await eachLimit(items, PREPARE_CONCURRENCY, async (it, i) => {
-      try {
-        const { p, lock } = await prepareIdleOrLocked(stateDir, it.settings, it.trigger, { ...opts, emit: it.emit }, clock, shared, () => acquireLock(lockPath(stateDir, it.settings.id)));
-        if (lock) locks.push(lock);
-        prepared[i] = p;
-      } catch (error) {
-        results[i] = { error };
-      }
-    });
-    if (opts.dryRun) return prepared.map((p, i) => (p ? { report: p.report } : results[i]!));
+interface Chunk {
+  items: ManyItem[];
+  results: ManyResult[];
+  prepared: (Prepared | undefined)[];
+  locks: { release(): void }[];
+}
 
-    const barrier = new ChangeBarrier(prepared.filter(Boolean).length);
+/** A chunk's services locked, loaded, observed and decided, concurrently; failures kept per service. */
+async function prepareChunk(stateDir: string, items: ManyItem[], opts: RunOptions, shared: RunDns): Promise<Chunk> {
+  const clock = opts.now ?? Date.now;
+  const chunk: Chunk = { items, results: new Array(items.length), prepared: new Array(items.length), locks: [] };
+  await eachLimit(items, PREPARE_CONCURRENCY, async (it, i) => {
+    try {
+      const { p, lock } = await prepareIdleOrLocked(stateDir, it.settings, it.trigger, { ...opts, emit: it.emit }, clock, shared, () => acquireLock(lockPath(stateDir, it.settings.id)));
+      if (lock) chunk.locks.push(lock);
+      chunk.prepared[i] = p;
+    } catch (error) {
+      chunk.results[i] = { error };
+    }
+  });
+  return chunk;
+}
+
+/** A prepared chunk: every plan at once through one barrier, locks released after. Never rejects. */
+async function runChunk(stateDir: string, chunk: Chunk, opts: RunOptions, sent: SentZones): Promise<ManyResult[]> {
+  const clock = opts.now ?? Date.now;
+  const { prepared, results } = chunk;
+  try {
+    if (opts.dryRun) return prepared.map((p, i) => (p ? { report: p.report } : results[i]!));
+    const barrier = new ChangeBarrier(prepared.filter(Boolean).length, sent);
     await Promise.all(
       prepared.map(async (p, i) => {
         if (!p) return;
         try {
+          // A line added to the history is a change: no need to serialize the state to see one.
+          const historyAtLoad = p.file.history.length;
           let outcome: Awaited<ReturnType<typeof execute>>;
           try {
             await commitDecision(p, writeFilesAtomic);
             outcome = await execute(
-              { stateDir, file: p.file, settings: p.settings, dns: p.ctx, now: p.now, send: (changes) => barrier.send(p, changes), save: async (beforeSend) => beforeSend && (await saveServiceAsync(stateDir, p.file)), write: writeFilesAtomic },
+              { stateDir, file: p.file, settings: p.settings, dns: p.ctx, now: p.now, send: (changes) => barrier.send(p, changes), save: async (beforeSend) => beforeSend && (await saveServiceAsync(stateDir, p.file, false)), write: writeFilesAtomic },
               p.d.plan,
             );
           } finally {
             barrier.leave();
           }
+          // finishRun looks again after a publish: what was sent must be served by then.
+          if (outcome.done.some((s) => s.kind === 'publish')) await settledFor(p, outcome.done);
           await finishRun(p, outcome.done, outcome.held, clock);
-          if (stateChanged(p)) await saveServiceAsync(stateDir, p.file);
+          // The service's folder is tidied once, at the last save, when this run stored a chain
+          // there (a killed run's leftovers go when its rerun stores the chain again).
+          if (p.file.history.length > historyAtLoad || stateChanged(p)) await saveServiceAsync(stateDir, p.file, p.deployed !== undefined);
           results[i] = { report: p.report };
         } catch (error) {
           results[i] = { error };
@@ -95,8 +139,28 @@ async function runChunk(stateDir: string, items: ManyItem[], opts: RunOptions, s
       }),
     );
     return results;
+  } catch (error) {
+    // Not expected (each service catches its own): every service of the chunk fails with it.
+    return chunk.items.map((_, i) => results[i] ?? { error });
   } finally {
-    for (const l of locks) l.release();
+    for (const l of chunk.locks) l.release();
+  }
+}
+
+/** Until the zones of the names a service published serve what was sent there. */
+async function settledFor(p: Prepared, done: Step[]): Promise<void> {
+  const zones = new Set(done.flatMap((s) => (s.kind === 'publish' ? [p.ctx.zoneOf[s.name] ?? ''] : [])));
+  await Promise.all([...zones].map((z) => p.ctx.backend.settled?.(z)));
+}
+
+/** The backends and zones a run sent changes to: the run waits for them to be served before it ends. */
+class SentZones {
+  private readonly seen = new Map<string, { backend: Backend; zone: string }>();
+  add(key: string, backend: Backend, zone: string): void {
+    if (!this.seen.has(key)) this.seen.set(key, { backend, zone });
+  }
+  async settled(): Promise<void> {
+    await Promise.all([...this.seen.values()].map(({ backend, zone }) => backend.settled?.(zone)));
   }
 }
 
@@ -113,7 +177,10 @@ interface Waiting {
  */
 class ChangeBarrier {
   private waiting: Waiting[] = [];
-  constructor(private active: number) {}
+  constructor(
+    private active: number,
+    private readonly sent: SentZones,
+  ) {}
 
   send(p: Prepared, changes: RecordChange[]): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -144,6 +211,7 @@ class ChangeBarrier {
           const bucket = buckets.get(key) ?? { backend: w.p.ctx.backend, zone, entries: [] };
           bucket.entries.push({ w, changes });
           buckets.set(key, bucket);
+          this.sent.add(key, bucket.backend, zone);
         }
       }
       const failed = new Map<Waiting, unknown>();

@@ -1,9 +1,11 @@
 // Crash-safe file writes: temp file in the same directory, fsync, rename, fsync the directory.
-// A reader sees the old content or the new, never a torn file.
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+// A reader sees the old content or the new, never a torn file. A file whose content already lies
+// durable elsewhere on the same file system (a stored chain's copy) is hard-linked at the temp name
+// instead: the same rename and folder sync, without writing and syncing the bytes again.
+import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 
 /** Errors from a descriptor (write, fsync: ENOSPC, EIO) carry no path: give them the file's. */
 function withPath(err: unknown, path: string): unknown {
@@ -20,12 +22,17 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
   }
 }
 
+// Temp names: .NAME.PID.HEX8.tmp (tidy.ts TEMP_FILE). A counter from a random start, not 4 random
+// bytes per file: a run over many services writes thousands; 'wx' still refuses any clash.
+let tempSeq = randomBytes(4).readUInt32BE(0);
+const tempName = (dir: string, name: string) => join(dir, `.${name}.${process.pid}.${((tempSeq = (tempSeq + 1) >>> 0)).toString(16).padStart(8, '0')}.tmp`);
+
 /** `syncDir` false: the caller syncs the folder once after several files (writeFilesAtomicSync). */
 function write(path: string, data: string | Buffer, mode: number, syncDir = true): void {
   const dir = dirname(path);
   // Folders made here are the state dir's (the activate dir's are made by activate.ts): private.
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempName(dir, basename(path));
   // The mode is set at creation, so a private key is never readable by others, even briefly.
   const fd = openSync(tmp, 'wx', mode);
   try {
@@ -61,9 +68,45 @@ function fsyncDir(dir: string): void {
 
 export interface FileToWrite {
   name: string;
-  data: string | Buffer;
+  /** The content; without it, that of `linkFrom`. */
+  data?: string | Buffer;
   mode?: number;
+  /**
+   * A durable file (fsynced when it was written) with this content, mode and owner: hard-linked
+   * under the temp name instead of written and fsynced again; written from its content where the
+   * file system will not link it (another file system, no hard links).
+   */
+  linkFrom?: string;
 }
+
+/** Errors by which a file system says it will not link this file (then it is copied). */
+const NO_LINK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * Links `from` at `tmp`; false when this file system will not (the caller writes a copy). Other
+ * errors (the source gone, no space) are thrown: a copy would fail the same way.
+ */
+function linkedSync(from: string, tmp: string): boolean {
+  try {
+    linkSync(from, tmp);
+    return true;
+  } catch (err) {
+    if (NO_LINK.has((err as NodeJS.ErrnoException).code ?? '')) return false;
+    throw err;
+  }
+}
+
+async function linked(from: string, tmp: string): Promise<boolean> {
+  try {
+    await link(from, tmp);
+    return true;
+  } catch (err) {
+    if (NO_LINK.has((err as NodeJS.ErrnoException).code ?? '')) return false;
+    throw err;
+  }
+}
+
+const contentOf = (f: FileToWrite): string | Buffer => f.data ?? readFileSync(f.linkFrom!);
 
 /** How a folder's files are written: at once (one service's run) or without blocking (many.ts). */
 export type FilesWriter = (dir: string, files: FileToWrite[]) => void | Promise<void>;
@@ -73,7 +116,20 @@ export function writeFilesAtomicSync(dir: string, files: FileToWrite[]): void {
   for (const f of files) {
     const path = join(dir, f.name);
     try {
-      write(path, f.data, f.mode ?? 0o644, false);
+      if (f.linkFrom !== undefined) {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const tmp = tempName(dir, f.name);
+        if (linkedSync(f.linkFrom, tmp)) {
+          try {
+            renameSync(tmp, path);
+          } catch (err) {
+            rmSync(tmp, { force: true });
+            throw err;
+          }
+          continue;
+        }
+      }
+      write(path, contentOf(f), f.mode ?? 0o644, false);
     } catch (err) {
       throw withPath(err, path);
     }
@@ -88,17 +144,29 @@ export function writeFilesAtomicSync(dir: string, files: FileToWrite[]): void {
  * services, one synchronous fsync after another was the largest cost of a run).
  */
 export async function writeFilesAtomic(dir: string, files: FileToWrite[]): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // The folder is made only when missing (most writes replace a file in a folder that exists).
+  let made: Promise<unknown> | undefined;
+  const inFolder = async <T>(attempt: () => Promise<T>): Promise<T> => {
+    try {
+      return await attempt();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await (made ??= mkdir(dir, { recursive: true, mode: 0o700 }));
+      return attempt();
+    }
+  };
   const settled = await Promise.allSettled(
     files.map(async (f) => {
       const path = join(dir, f.name);
-      const tmp = join(dir, `.${f.name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+      const tmp = tempName(dir, f.name);
       const mode = f.mode ?? 0o644;
+      if (f.linkFrom !== undefined && (await inFolder(() => linked(f.linkFrom!, tmp)).catch((err) => Promise.reject(withPath(err, path))))) return { tmp, path };
       let h: FileHandle | undefined;
       try {
-        h = await open(tmp, 'wx', mode);
-        await h.chmod(mode);
-        await h.writeFile(typeof f.data === 'string' ? Buffer.from(f.data) : f.data);
+        const data = f.data ?? (await readFile(f.linkFrom!));
+        h = await inFolder(() => open(tmp, 'wx', mode));
+        await h.chmod(mode); // exact, whatever the umask
+        await h.writeFile(typeof data === 'string' ? Buffer.from(data) : data);
         await h.sync();
         await h.close();
         return { tmp, path };

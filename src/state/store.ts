@@ -83,27 +83,34 @@ export function stateFileText(stateDir: string, id: string): string {
 
 /** Saves atomically (under the service's lock), then prunes old chain copies and leftovers. */
 export function saveService(stateDir: string, file: ServiceFile): void {
-  writeFileAtomic(statePath(stateDir, file.id), stateJson(file), 0o600);
-  tidyAfterSave(stateDir, file);
+  writeFileAtomic(statePath(stateDir, file.id), stateJson(file).text, 0o600);
+  tidyServiceDir(serviceDir(stateDir, file.id), file);
+  tidyActivateDirs(file);
 }
 
-/** saveService without blocking: many services saving at once share the file system's syncs. */
-export async function saveServiceAsync(stateDir: string, file: ServiceFile): Promise<void> {
-  await writeFileAtomicAsync(statePath(stateDir, file.id), stateJson(file), 0o600);
-  tidyAfterSave(stateDir, file);
+/**
+ * saveService without blocking: many services saving at once share the file system's syncs. A
+ * run over many services tidies the service's folder (chain folders the state no longer names,
+ * temp files) only when `tidy` says this run may have left something there: each tidy reads
+ * several folders. Chains pruned from the state go at once. The activate dir is tidied by its
+ * writer (engine/activate.ts), when it writes there.
+ */
+export async function saveServiceAsync(stateDir: string, file: ServiceFile, tidy = true): Promise<void> {
+  const { text, pruned } = stateJson(file);
+  await writeFileAtomicAsync(statePath(stateDir, file.id), text, 0o600);
+  if (tidy || pruned) tidyServiceDir(serviceDir(stateDir, file.id), file);
 }
 
-function stateJson(file: ServiceFile): string {
+function stateJson(file: ServiceFile): { text: string; pruned: boolean } {
   file.history = file.history.slice(-50);
-  pruneChains(file);
-  return savedText(file);
+  const pruned = pruneChains(file).length > 0;
+  return { text: savedText(file), pruned };
 }
 
 /** The text saveService writes for a file (history and chains already trimmed). */
 export const savedText = (file: ServiceFile): string => `${JSON.stringify(file, null, 2)}\n`;
 
-function tidyAfterSave(stateDir: string, file: ServiceFile): void {
-  tidyServiceDir(serviceDir(stateDir, file.id), file);
+function tidyActivateDirs(file: ServiceFile): void {
   for (const dir of [file.settings.activateDir, ...(file.settings.lineages ?? []).map((l) => l.activateDir)]) if (dir) tidyActivateDir(dir);
 }
 

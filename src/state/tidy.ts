@@ -65,12 +65,21 @@ export function removeTempFiles(dir: string, depth = 2): void {
  */
 export function tidyServiceDir(serviceDir: string, file: Chains): void {
   const named = new Set(Object.values(file.chains).map((c) => c.dir));
-  const chainsDir = join(serviceDir, 'chains');
-  for (const e of entries(chainsDir)) {
-    const path = join(chainsDir, e.name);
-    if (e.isDir && !named.has(path)) rmSync(path, { recursive: true, force: true });
+  // One pass (each folder read once): temp files two levels down, and the unnamed chain folders.
+  for (const e of entries(serviceDir)) {
+    const path = join(serviceDir, e.name);
+    if (!e.isDir) {
+      if (TEMP_FILE.test(e.name)) rmSync(path, { force: true });
+    } else if (e.name !== 'chains') removeTempFiles(path, 1);
+    else {
+      for (const c of entries(path)) {
+        const chain = join(path, c.name);
+        if (c.isDir && !named.has(chain)) rmSync(chain, { recursive: true, force: true });
+        else if (c.isDir) removeTempFiles(chain, 0);
+        else if (TEMP_FILE.test(c.name)) rmSync(chain, { force: true });
+      }
+    }
   }
-  removeTempFiles(serviceDir);
 }
 
 /**
@@ -84,6 +93,11 @@ const parentsTidied = new Map<string, Set<string>>();
 export function tidyActivateDir(activateDir: string): void {
   removeTempFiles(activateDir, 0);
   removeTempFiles(`${activateDir}.versions`, 1);
+  tidyLinkTemps(activateDir);
+}
+
+/** The temp names (NAME.tmp-PID) of the activate dir's link that killed runs left beside it. */
+export function tidyLinkTemps(activateDir: string): void {
   const parent = dirname(activateDir);
   let stale = parentsTidied.get(parent);
   if (!stale) {

@@ -96,6 +96,33 @@ describe('applyGroups (real named, real nsupdate, TSIG)', () => {
     assert.equal(dug, `3 1 1 ${records.get(nameOf(11_099, 465))!.data}`);
   });
 
+  test('two batches to one zone at the same time (two chunks of a run), 4 full messages: they take turns, every record served, signed', async () => {
+    const records = new Map<string, TlsaRecord>();
+    const batchOf = (from: number) =>
+      Array.from({ length: 800 }, (_, i): ChangeGroup => {
+        const n = nameOf(20_000 + from + i);
+        const r = rec();
+        records.set(n, r);
+        return { id: `t${from + i}`, changes: [add(n, r)] };
+      });
+    const backend = () => nsupdateBackend({ server, tsigKeyFile: bind.tsigKeyFile, timeoutSec: 10 });
+    // Each call returns once named took its messages; the next message to the zone, from either
+    // call, goes out only after the one before it is served (else named drops it while signing).
+    const [a, b] = await Promise.all([applyGroups(backend(), bind.zone, batchOf(0)), applyGroups(backend(), bind.zone, batchOf(800))]);
+    assert.deepEqual([...a, ...b].filter((r) => r.error).map((r) => `${r.id}: ${r.error!.message}`), []);
+    await backend().settled!(bind.zone);
+    // Served means served now: settled() waited for the last message's serial to move.
+    const pool = createQueryPool({ concurrency: 32 });
+    try {
+      const seen = await Promise.all([...records.keys()].map((n) => observeTlsa(n, [server], { ask: pool.query })));
+      const missing = seen.filter((o) => o.answers[0]!.status !== 'ok' || !o.answers[0]!.signed).map((o) => o.name);
+      assert.deepEqual(missing.length, 0, `not served after settled(): ${missing.slice(0, 3).join(', ')} (${missing.length})`);
+      for (const obs of seen) assert.deepEqual(obs.answers[0]!.records, [records.get(obs.name)], obs.name);
+    } finally {
+      pool.close();
+    }
+  });
+
   test('order within a group is kept: add then delete of the same record leaves nothing; delete then add leaves it', async () => {
     const r1 = rec();
     const r2 = rec();
