@@ -40,13 +40,16 @@ const PREPARE_CONCURRENCY = 32;
  */
 export const CHUNK_SIZE = 256;
 
-export async function runServices(stateDir: string, items: ManyItem[], opts: RunOptions = {}, chunkSize = CHUNK_SIZE): Promise<ManyResult[]> {
+/** `keep`: what of each report outlives its chunk (the caller's output may need less than all of it). */
+export async function runServices(stateDir: string, items: ManyItem[], opts: RunOptions = {}, chunkSize = CHUNK_SIZE, keep: (r: RunReport) => RunReport = (r) => r): Promise<ManyResult[]> {
   const pool = createQueryPool();
   const shared: RunDns = { pool, zones: new ZoneCache(pool.query) };
   const results: ManyResult[] = [];
   const chunkOpts = { ...opts, read: opts.read ?? materialCache() };
   try {
-    for (let at = 0; at < items.length; at += chunkSize) results.push(...(await runChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared)));
+    for (let at = 0; at < items.length; at += chunkSize) {
+      for (const r of await runChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared)) results.push(r.report ? { report: keep(r.report) } : r);
+    }
     return results;
   } finally {
     pool.close();
