@@ -4,15 +4,19 @@
 // lineages together (rollover/lineages.ts), and the merged plan runs as one (execute.ts), so two
 // lineages promoted in one run reload the service once. Every step saves the state, as for one
 // source: a crash is followed by a rerun that converges.
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
 import { lineageViews, matchesKeyType, shownId } from '../config/lineages.js';
 import { viewOf } from '../config/match.js';
-import type { ServiceSettings } from '../config/types.js';
+import type { LineageKeyType, ServiceSettings } from '../config/types.js';
 import { emptyState } from '../rollover/decide.js';
-import { decideLineages, type LineageSlot, type LineagesDecision } from '../rollover/lineages.js';
-import type { Observation, RolloverState } from '../rollover/types.js';
+import { decideLineages, type LineageSlot, type LineagesDecision, type RetiredSlot } from '../rollover/lineages.js';
+import type { Observation, OwnedRecord, RolloverState } from '../rollover/types.js';
+import { recordKey, recordText } from '../tlsa/record.js';
+import { KEY_TYPES, parseEndpoint, presentedChain } from '../tls/probe.js';
+import { defaultStartTls } from '../tls/starttls.js';
 import { loadService, saveService, type ServiceFile } from '../state/store.js';
 import { checkActivateDir } from './activate.js';
 import { loadDeployedChain, storeChain, type LoadedChain } from './chain.js';
@@ -61,8 +65,8 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
   adoptSingle(file, views);
   const slotOf = (lineage: string): RolloverState => withValidity(file.lineages?.[lineage] ?? emptyState(), file);
   const warnings: string[] = [];
-  const gone = Object.keys(file.lineages ?? {}).filter((l) => !(l in byLineage) && (file.lineages![l]!.owned.length > 0));
-  if (gone.length > 0) warnings.push(`lineage ${gone.join(', ')} is no longer configured; its records stay until removed by hand or the lineage is configured again`);
+  // Lineages the config no longer names: their records go (those a configured lineage needs are handed over).
+  const gone = Object.keys(file.lineages ?? {}).filter((l) => !(l in byLineage));
 
   // Everything that can be bad input is read and checked before DNS is touched.
   for (const v of views) {
@@ -71,8 +75,8 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
     if (!opts.dryRun) mkdirSync(dirname(v.activateDir), { recursive: true, mode: 0o755 });
     checkActivateDir(v.activateDir);
   }
-  const pins = pinRecords(settings.extraCaFiles, settings.records);
-  const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, views[0]!, pins) : undefined;
+  const pins = pinRecords(settings.extraCaFiles, settings.records, opts.read);
+  const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, views[0]!, pins, opts.read) : undefined;
   const target = loaded && trigger.kind === 'deploy' ? targetOf(views, trigger, loaded, settings.id) : undefined;
   if (loaded) warnings.push(...loaded.warnings.map((w) => `${target!.lineage}: ${w}`));
   if (trigger.kind === 'pre-renew' && (trigger.nextKeyFile !== undefined || trigger.generate)) {
@@ -92,8 +96,9 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
   warnings.push(...ctx.warnings.filter((w) => ctx.verified || !w.startsWith(UNVERIFIED)));
   const { presence, observations } = await observe(ctx, names, owned);
   warnings.push(...observationErrors(observations));
+  const retired = await Promise.all(gone.map(async (lineage): Promise<RetiredSlot> => ({ lineage, state: file.lineages![lineage]!, stillPresented: await presentedLineage(settings, lineage, file.lineages![lineage]!) })));
   const now = clock();
-  const d = decideLineages(slotsFor(true), { presence, negativeTtl: ctx.negativeTtl }, now);
+  const d = decideLineages(slotsFor(true), { presence, negativeTtl: ctx.negativeTtl }, now, retired);
   await confirmZones(ctx, d.plan.flatMap((st) => (st.kind === 'publish' ? [st.name] : [])), settings.dns.zone !== undefined);
   warnings.push(...d.warnings, ...rrsetSizeWarnings(presence, d.plan));
   if (!ctx.verified && d.plan.some((st) => st.kind === 'publish' || st.kind === 'withdraw')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
@@ -101,6 +106,7 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
   if (opts.dryRun) return report;
 
   store(file, d);
+  handOver(file, d);
   const known = d.decisions.find((x) => x.lineage === target?.lineage)?.decision.known;
   if (loaded && target && !known) {
     file.chains[loaded.ref.id] = await storeChain(stateDir, settings.id, loaded, now);
@@ -121,9 +127,46 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
     report.readiness = roleReadiness(later.readiness);
     report.combos = later.readiness;
   }
+  for (const l of gone) if (file.lineages?.[l]?.owned.length === 0) delete file.lineages[l];
   file.updatedAt = clock();
   saveService(stateDir, file);
   return report;
+}
+
+/** A retired lineage's records become the configured lineage's that needs them (once). */
+function handOver(file: ServiceFile, d: LineagesDecision): void {
+  const key = (o: OwnedRecord) => `${o.name} ${recordKey(o.record)}`;
+  for (const { from, to, owned } of d.handOver) {
+    const source = file.lineages![from]!;
+    const target = file.lineages![to]!;
+    file.lineages![from] = { ...source, owned: source.owned.filter((o) => key(o) !== key(owned)) };
+    if (!target.owned.some((o) => key(o) === key(owned))) file.lineages![to] = { ...target, owned: [...target.owned, owned] };
+    file.history.push({ at: Date.now(), what: `${owned.name} ${recordText(owned.record).slice(0, 22)} of the removed lineage ${from} is now lineage ${to}'s` });
+  }
+}
+
+/**
+ * With --connect: whether the live endpoint still presents a chain of a removed lineage (asked
+ * for that lineage's key type), said as a reason to keep its records; undefined when it does not.
+ */
+async function presentedLineage(settings: ServiceSettings, lineage: string, state: RolloverState): Promise<string | undefined> {
+  if (!settings.connect || state.owned.length === 0) return undefined;
+  const ids = new Set([state.inService, state.retiring, state.pending, ...(state.waiting ?? [])].flatMap((c) => (c ? [c.id] : [])));
+  const starttls = settings.starttls ?? defaultStartTls(parseEndpoint(settings.connect).port);
+  const keyType = KEY_TYPES.find((k) => matchesKeyType(lineage as LineageKeyType, k));
+  try {
+    const chain = await presentedChain(settings.connect, starttls, { timeoutMs: 10_000, keyType, refusedRetryMs: 0 });
+    const leaf = chain[0] ? createHash('sha256').update(chain[0]).digest('hex') : '';
+    return ids.has(leaf) ? `${settings.connect} still presents its certificate ${leaf.slice(0, 12)}` : undefined;
+  } catch {
+    // No certificate of that key type: the handshake fails. Whether the endpoint answers at all:
+    try {
+      await presentedChain(settings.connect, starttls, { timeoutMs: 10_000, refusedRetryMs: 0 });
+      return undefined;
+    } catch (err) {
+      return `${settings.connect} could not be checked (${(err as Error).message})`;
+    }
+  }
 }
 
 /** Each lineage's state with the trigger and observation folded in (the plan then runs on it). */

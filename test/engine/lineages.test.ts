@@ -130,3 +130,45 @@ test('a service that had one source gets lineages: its chain and records are kep
   const rrset = await bind.dig(['+short', '+split=0', 'TLSA', `${name}.`]);
   for (const leaf of [rsa, ec]) assert.ok(rrset.toLowerCase().includes(await spkiHash(leaf.cert)), rrset);
 });
+
+test('a lineage removed from the config: with --connect its records stay while the endpoint presents it, then go; a record the other lineage needs is handed over', async () => {
+  const name = '_443._tcp.retire.example.test';
+  const dig = async () => (await bind.dig(['+short', '+split=0', 'TLSA', `${name}.`])).toLowerCase();
+  const rsa = pki.leaves.rsa;
+  const ec = pki.leaves['ec-p256'];
+  const both = await serve(rsa, ec);
+  const c = await config('retire', both.address, [source('rsa', rsa), source('ecdsa', ec)], name, 'retire');
+  for (const l of [rsa, ec]) {
+    const d = await runCli(['deploy', '--config', c, ...files(l)]);
+    assert.equal(d.exitCode, 0, d.stderr);
+  }
+  const settle = await runCli(['advance', '--config', c, '--wait', '--max-wait', '20'], { timeoutMs: 40_000 });
+  assert.equal(settle.exitCode, 0, settle.stderr);
+  const [rsaHash, ecHash] = [await spkiHash(rsa.cert), await spkiHash(ec.cert)];
+  assert.equal((await dig()).trim().split('\n').length, 3, 'a shared 2 1 1 and both keys');
+
+  // The RSA lineage leaves the config, but the endpoint still presents the RSA certificate.
+  const ecOnly = await config('retire', both.address, [source('ecdsa', ec)], name, 'retire');
+  const held = await runCli(['advance', '--config', ecOnly]);
+  assert.equal(held.exitCode, 8, held.stderr);
+  assert.match(held.stderr, /rsa: the lineage is no longer configured, but .* still presents its certificate/);
+  assert.ok((await dig()).includes(rsaHash), 'the RSA record stays while RSA clients may still get that certificate');
+
+  const ecServer = await startTlsServer({ cert: ec.cert, key: ec.key, chain: ec.chain });
+  servers.push(ecServer);
+  const c2 = await config('retire', ecServer.address, [source('ecdsa', ec)], name, 'retire');
+  const done = await runCli(['advance', '--config', c2]);
+  assert.equal(done.exitCode, 0, done.stderr);
+  const served = (await dig()).trim().split('\n');
+  assert.ok(!served.join().includes(rsaHash), `the RSA record is withdrawn: ${served.join('; ')}`);
+  assert.equal(served.length, 2, `the 2 1 1 and the ECDSA key stay: ${served.join('; ')}`);
+  assert.ok(served.some((l) => l.replace(/ /g, '').endsWith(ecHash)) && served.some((l) => l.startsWith('2 1 1')), served.join('; '));
+  // The 2 1 1 the RSA lineage had published is now the ECDSA lineage's, and the RSA slot is gone.
+  const state = JSON.parse(await readFile(join(dir, 'state-retire', 'services', 'retire', 'state.json'), 'utf8'));
+  assert.deepEqual(Object.keys(state.lineages), ['ecdsa']);
+  assert.ok(state.lineages.ecdsa.owned.some((o: { record: { usage: number } }) => o.record.usage === 2), JSON.stringify(state.lineages.ecdsa.owned));
+  const again = await runCli(['advance', '--config', c2]);
+  assert.equal(again.exitCode, 0, again.stderr);
+  assert.equal(again.stderr.trim(), 'retire: nothing to do', 'no warning once the lineage is retired');
+  assert.equal((await dig()).trim().split('\n').length, 2);
+});

@@ -90,3 +90,26 @@ test('the share rule counts the withdrawals of every lineage together', () => {
   const forced = decideLineages(slots.map((x) => ({ ...x, options: options({ force: true }) })), { presence: served(...all), negativeTtl: 60 }, LATER);
   assert.equal(forced.plan.filter((s) => s.kind === 'withdraw').length, 8, '--force lets them go');
 });
+
+test('a retired lineage withdraws what no configured lineage needs, hands over what one does, and keeps everything while still presented', () => {
+  const rsa = chainOf(1, 1);
+  const ec = chainOf(5, 1);
+  const all = [eeRecord(1), taRecord(1), eeRecord(5)];
+  const retired = { lineage: 'rsa', state: lineage(rsa, [eeRecord(1), taRecord(1)], all) };
+  const observation = { presence: served(...all), negativeTtl: 60 };
+  const d = decideLineages([slot('ecdsa', lineage(ec, [eeRecord(5)], all))], observation, LATER, [retired]);
+  assert.deepEqual(steps(d.plan), [`withdraw rsa ${eeRecord(1).data.slice(0, 6)}`]);
+  assert.deepEqual(d.handOver.map((h) => `${h.from}->${h.to} ${recordKey(h.owned.record)}`), [`rsa->ecdsa ${recordKey(taRecord(1))}`]);
+  assert.equal(d.outcome, Exit.OK);
+
+  const held = decideLineages([slot('ecdsa', lineage(ec, [eeRecord(5)], all))], observation, LATER, [{ ...retired, stillPresented: 'mx:25 still presents it' }]);
+  assert.deepEqual(held.plan, []);
+  assert.deepEqual(held.handOver, []);
+  assert.equal(held.outcome, Exit.NOT_VERIFIED);
+  assert.match(held.held.join(), /rsa: the lineage is no longer configured, but mx:25 still presents it/);
+
+  // Its last record withdrawn would empty the name: the share rule holds it as for any withdrawal.
+  const alone = decideLineages([slot('ecdsa', { ...emptyState() })], { presence: served(eeRecord(1)), negativeTtl: 60 }, LATER, [{ lineage: 'rsa', state: lineage(rsa, [eeRecord(1)], [eeRecord(1)]) }]);
+  assert.deepEqual(alone.plan, []);
+  assert.equal(alone.outcome, Exit.UNSAFE_PLAN);
+});
