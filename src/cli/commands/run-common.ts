@@ -107,7 +107,7 @@ export async function runBatch(stateDir: string, items: { settings: ServiceSetti
  * combination only the pending chain's. A run over 10,000 services keeps every report until it
  * prints them; without --json the rest is dropped as each chunk ends.
  */
-function forText(r: RunReport): RunReport {
+export function forText(r: RunReport): RunReport {
   return r.combos ? { ...r, combos: r.combos.filter((c) => c.role === 'pending') } : r;
 }
 
