@@ -57,7 +57,8 @@ const CHUNKS_IN_FLIGHT = 2;
  */
 const FS_THREADS = '16';
 
-export async function runServices(stateDir: string, items: ManyItem[], opts: RunOptions = {}, chunkSize = CHUNK_SIZE): Promise<ManyResult[]> {
+/** `keep`: what of each report outlives its chunk (the caller's output may need less than all of it). */
+export async function runServices(stateDir: string, items: ManyItem[], opts: RunOptions = {}, chunkSize = CHUNK_SIZE, keep: (r: RunReport) => RunReport = (r) => r): Promise<ManyResult[]> {
   process.env.UV_THREADPOOL_SIZE ??= FS_THREADS;
   const pool = createQueryPool();
   const shared: RunDns = { pool, zones: new ZoneCache(pool.query) };
@@ -69,7 +70,7 @@ export async function runServices(stateDir: string, items: ManyItem[], opts: Run
     for (let at = 0; at < items.length; at += chunkSize) {
       if (running.length >= CHUNKS_IN_FLIGHT) await running.shift();
       const chunk = await prepareChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared);
-      running.push(runChunk(stateDir, chunk, chunkOpts, sent).then((r) => r.forEach((x, k) => (results[at + k] = x))));
+      running.push(runChunk(stateDir, chunk, chunkOpts, sent).then((r) => r.forEach((x, k) => (results[at + k] = x.report ? { report: keep(x.report) } : x))));
     }
     await Promise.all(running);
     // The run ends when what it sent is served: the next run (a timer, a hook) may send at once.

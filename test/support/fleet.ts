@@ -38,9 +38,18 @@ export async function pointLineage(lineage: string, leaf: LeafPaths): Promise<vo
   }
 }
 
-/** Service i uses leaves[i % leaves.length]. */
+/** Service i uses leaves[i % leaves.length]; a few lineages at a time (10,000 of them one by one take long). */
 export async function pointAll(services: FleetService[], leaves: LeafPaths[]): Promise<void> {
-  for (const [i, s] of services.entries()) await pointLineage(s.lineage, leaves[i % leaves.length]!);
+  await eachLimit(services, 16, (s, i) => pointLineage(s.lineage, leaves[i % leaves.length]!));
+}
+
+/** f over items, at most `limit` at a time. */
+async function eachLimit<T>(items: T[], limit: number, f: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) await f(items[i]!, i);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** A config: the zone's named with TSIG, `3 1 1` + `2 1 1`, every service staged. */
@@ -61,33 +70,36 @@ export async function writeFleetConfig(dir: string, bind: BindServer, services: 
 
 /**
  * Undefined when every name serves, signed, exactly the 2 1 1 of `ca` and the 3 1 1 of its
- * service's key (keys[i % keys.length]); else the first name that does not.
+ * service's key (keys[i % keys.length]); else the first name (in the services' order) that does not.
+ * The services are asked concurrently through one pool (its limit bounds the questions in flight).
  */
 export async function checkServed(bind: BindServer, services: FleetService[], keys: string[], ca: string): Promise<string | undefined> {
   const pool = createQueryPool();
   try {
     const server = { host: '127.0.0.1', port: bind.port };
-    for (const [i, s] of services.entries()) {
+    const wrong: (string | undefined)[] = new Array(services.length);
+    await eachLimit(services, 64, async (s, i) => {
       const want = [`2 1 1 ${ca}`, `3 1 1 ${keys[i % keys.length]}`].sort();
       for (const obs of await Promise.all(s.names.map((n) => observeTlsa(n, [server], { ask: pool.query })))) {
         const a = obs.answers[0]!;
         const got = a.records.map((r) => `${r.usage} ${r.selector} ${r.matching} ${r.data}`).sort();
-        if (a.status !== 'ok' || !a.signed || got.join() !== want.join()) return `${obs.name} serves ${got.join(', ') || a.status}, expected ${want.join(', ')}`;
+        if (a.status !== 'ok' || !a.signed || got.join() !== want.join()) return void (wrong[i] ??= `${obs.name} serves ${got.join(', ') || a.status}, expected ${want.join(', ')}`);
       }
-    }
-    return undefined;
+    });
+    return wrong.find((w) => w !== undefined);
   } finally {
     pool.close();
   }
 }
 
-/** Services whose activate dir holds the certificate of leaves[i % leaves.length]. */
+/** Services whose activate dir holds the certificate of leaves[i % leaves.length] (each leaf read once). */
 export async function countPromoted(services: FleetService[], leaves: LeafPaths[]): Promise<number> {
+  const wanted = await Promise.all(leaves.map(async (l) => (await readFile(l.cert, 'utf8')).trim()));
   let ok = 0;
-  for (const [i, s] of services.entries()) {
-    const [active, want] = await Promise.all([readFile(join(s.activateDir, 'cert.pem'), 'utf8').catch(() => ''), readFile(leaves[i % leaves.length]!.cert, 'utf8')]);
-    if (active.includes(want.trim())) ok++;
-  }
+  await eachLimit(services, 16, async (s, i) => {
+    const active = await readFile(join(s.activateDir, 'cert.pem'), 'utf8').catch(() => '');
+    if (active.includes(wanted[i % wanted.length]!)) ok++;
+  });
   return ok;
 }
 

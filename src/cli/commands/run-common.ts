@@ -12,6 +12,7 @@ import type { CertFiles } from '../../acme/types.js';
 import type { GlobalSettings, ServiceSettings } from '../../config/types.js';
 import { parseOwner } from '../../tlsa/name.js';
 import { reportJson, reportText, type RunFailure } from '../report.js';
+import { boundHeapGrowth } from '../heap.js';
 
 export interface CommonArgs {
   dryRun?: boolean;
@@ -82,10 +83,12 @@ export async function runBatch(stateDir: string, items: { settings: ServiceSetti
     const r = await runOne(stateDir, items[0]!.settings, items[0]!.trigger, { ...opts, emit: sinks[0]!.emit }, alone, args.verbose);
     return [isFailure(r) ? r : withEmitted(r, 0)];
   }
+  boundHeapGrowth();
   // A service with lineages runs on its own (engine/run-lineages.ts); the others in one batch.
   const batched = items.map((it, i) => ({ ...it, i })).filter((it) => !it.settings.lineages);
   const out: (RunReport | RunFailure)[] = new Array(items.length);
-  const results = batched.length > 0 ? await runServices(stateDir, batched.map((it) => ({ settings: it.settings, trigger: it.trigger, emit: sinks[it.i]!.emit })), opts, chunk) : [];
+  const keep = args.json ? undefined : forText;
+  const results = batched.length > 0 ? await runServices(stateDir, batched.map((it) => ({ settings: it.settings, trigger: it.trigger, emit: sinks[it.i]!.emit })), opts, chunk, keep) : [];
   results.forEach((r, k) => {
     const i = batched[k]!.i;
     out[i] = r.report ? withEmitted(withFormWarning(r.report, items[i]!.settings), i) : failure(items[i]!.settings.id, r.error, args.verbose);
@@ -96,6 +99,15 @@ export async function runBatch(stateDir: string, items: { settings: ServiceSetti
     out[i] = isFailure(r) ? r : withEmitted(r, i);
   }
   return out;
+}
+
+/**
+ * What the text output (report.ts reportText) reads of a report: of the readiness per chain and
+ * combination only the pending chain's. A run over 10,000 services keeps every report until it
+ * prints them; without --json the rest is dropped as each chunk ends.
+ */
+export function forText(r: RunReport): RunReport {
+  return r.combos ? { ...r, combos: r.combos.filter((c) => c.role === 'pending') } : r;
 }
 
 /** DANE_HOOK_CHUNK: services carried through at a time (memory against UPDATE messages per zone). */
