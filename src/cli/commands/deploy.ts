@@ -9,6 +9,8 @@ import { addServiceOptions, hookArgs, settingsFromArgs, sourceFromArgs, type Ser
 import { writeSpoolEntry } from '../../state/spool.js';
 import { runAll, warnNoService, worst } from './run-common.js';
 import { lineageViews } from '../../config/lineages.js';
+import type { ServiceSettings } from '../../config/types.js';
+import type { CertFiles } from '../../acme/types.js';
 
 type Args = ServiceArgs & { spool?: boolean };
 
@@ -31,13 +33,18 @@ const command: CommandModule<object, Args> = {
       // By hand, no files named and no hook environment: each service re-reads the files its
       // settings name (config lineage/cert/key), so `deploy --config C [--id ID]` just works.
       const chosen = global.services.filter((s) => argv.id === undefined || s.id === argv.id);
-      const own = chosen.filter((s) => !s.lineages && fromFlags(s.source) !== undefined);
+      // Each source's files are found once, and not parsed for their names: the service is known.
+      const own = new Map<ServiceSettings, CertFiles>();
+      for (const s of chosen) {
+        const files = s.lineages ? undefined : fromFlags(s.source, false);
+        if (files) own.set(s, files);
+      }
       // A service with lineages deploys each lineage's files in turn.
-      const lineages = chosen.flatMap((s) => (s.lineages ? lineageViews(s).flatMap((v) => (fromFlags(v.source) === undefined ? [] : [{ s, source: v.source }])) : []));
-      if (own.length + lineages.length > 0) {
+      const lineages = chosen.flatMap((s) => (s.lineages ? lineageViews(s).flatMap((v) => { const files = fromFlags(v.source, false); return files === undefined ? [] : [{ s, files }]; }) : []));
+      if (own.size + lineages.length > 0) {
         const codes: number[] = [];
-        if (own.length > 0) codes.push((await runAll(global, own, (s) => ({ kind: 'deploy', files: fromFlags(s.source)! }), argv)).code);
-        for (const { s, source } of lineages) codes.push((await runAll(global, [s], () => ({ kind: 'deploy', files: fromFlags(source)! }), argv)).code);
+        if (own.size > 0) codes.push((await runAll(global, [...own.keys()], (s) => ({ kind: 'deploy', files: own.get(s)! }), argv)).code);
+        for (const { s, files } of lineages) codes.push((await runAll(global, [s], () => ({ kind: 'deploy', files }), argv)).code);
         process.exitCode = worst(codes);
         return;
       }
