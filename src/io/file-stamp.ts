@@ -3,7 +3,8 @@
 // place changes mtime and ctime (which no user can set back).
 import { fstatSync, statSync, type BigIntStats } from 'node:fs';
 
-const stampOf = (st: BigIntStats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+/** The stamp of what stat (bigint) said. */
+export const stampOf = (st: BigIntStats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 
 /** `dev:ino:size:mtime:ctime` (ns) of the file a path leads to; throws as statSync does. */
 export const fileStamp = (path: string): string => stampOf(statSync(path, { bigint: true }));

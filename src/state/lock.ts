@@ -3,12 +3,13 @@
 // file) is taken over under a second, short-lived lock, so two runs taking over the same stale
 // lock cannot both end up holding it. (flock(2) would need a native addon: no well-kept
 // pure-JS package offers it.)
-import { openSync, closeSync, writeSync, readFileSync, rmSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { openSync, closeSync, writeSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { Exit, UserError } from '../errors.js';
-import { fdStamp, fileStamp } from '../io/file-stamp.js';
+import { fdStamp, fileStamp, stampOf } from '../io/file-stamp.js';
 import { bootId, staleReason } from './owner.js';
 
 export interface Lock {
@@ -24,16 +25,30 @@ interface Mine {
 // Read once per process, as the boot id: a run over many services takes a lock per service.
 let host: string | undefined;
 
-/** The new lock file, or undefined when the file exists already. */
-function create(path: string): Mine | undefined {
+/** Our owner line: pid, host, time, a random tag, and the boot id. */
+function ownerLine(): string {
   const boot = bootId();
   host ??= hostname();
-  const line = `${process.pid} ${host} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}${boot ? ` ${boot}` : ''}\n`;
+  return `${process.pid} ${host} ${new Date().toISOString()} ${randomBytes(4).toString('hex')}${boot ? ` ${boot}` : ''}\n`;
+}
+
+const exists = (err: unknown) => (err as NodeJS.ErrnoException).code === 'EEXIST';
+
+/** ENOSPC between create and write: an empty lock must not stay behind us (the caller closed it). */
+function dropTorn(path: string, err: unknown): never {
+  rmSync(path, { force: true });
+  if ((err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = path;
+  throw err;
+}
+
+/** The new lock file, or undefined when the file exists already (the takeover's rare path). */
+function create(path: string): Mine | undefined {
+  const line = ownerLine();
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (!exists(err)) throw err;
     return undefined;
   }
   let stamp: string;
@@ -41,13 +56,35 @@ function create(path: string): Mine | undefined {
     writeSync(fd, line);
     stamp = fdStamp(fd);
   } catch (err) {
-    // ENOSPC between create and write: an empty lock must not stay behind us.
     closeSync(fd);
-    rmSync(path, { force: true });
-    if ((err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = path;
-    throw err;
+    dropTorn(path, err);
   }
   closeSync(fd);
+  return { line, stamp };
+}
+
+/**
+ * create on the libuv pool: a run over many services takes a lock each, and an O_CREAT open waits
+ * on the file system's journal while other services' writes sync; the main thread must not.
+ */
+async function createAsync(path: string): Promise<Mine | undefined> {
+  const line = ownerLine();
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'wx', 0o600);
+  } catch (err) {
+    if (!exists(err)) throw err;
+    return undefined;
+  }
+  let stamp: string;
+  try {
+    await fh.write(line);
+    stamp = stampOf(await fh.stat({ bigint: true }));
+  } catch (err) {
+    await fh.close();
+    dropTorn(path, err);
+  }
+  await fh.close();
   return { line, stamp };
 }
 
@@ -60,9 +97,12 @@ const readOr = (path: string): string | undefined => {
 };
 
 /** Our lock file when we took it, else undefined. */
-function tryTake(path: string): Mine | undefined {
-  const mine = create(path);
-  if (mine !== undefined) return mine;
+async function tryTake(path: string): Promise<Mine | undefined> {
+  return (await createAsync(path)) ?? takeStale(path);
+}
+
+/** The lock exists: ours after all when its owner is gone (rare: kept synchronous). */
+function takeStale(path: string): Mine | undefined {
   const owner = readOr(path);
   if (owner === undefined) return undefined; // released between our open and read: try again
   if (staleReason(owner, path) === undefined) return undefined;
@@ -111,7 +151,7 @@ function releaseAll(): void {
 export async function acquireLock(path: string, waitMs = 30_000): Promise<Lock> {
   const until = Date.now() + waitMs;
   for (;;) {
-    const mine = tryTakeIn(path);
+    const mine = await tryTakeIn(path);
     if (mine !== undefined) {
       let held = true;
       const release = () => {
@@ -136,14 +176,14 @@ export async function acquireLock(path: string, waitMs = 30_000): Promise<Lock> 
 }
 
 /** tryTake, creating the service's folder first when it is missing (a first run). */
-function tryTakeIn(path: string): Mine | undefined {
+async function tryTakeIn(path: string): Promise<Mine | undefined> {
   try {
-    return tryTake(path);
+    return await tryTake(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   // The state dir holds private key copies: created 0700.
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   return tryTake(path);
 }
 

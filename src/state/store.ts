@@ -11,7 +11,7 @@ import { ID_PATTERN } from '../config/fields.js';
 import { readBounded } from '../io/read-bounded.js';
 import { oneLine, shownValue } from '../io/shown.js';
 import { stateProblem } from './validate.js';
-import { pruneChains, tidyActivateDir, tidyServiceDir } from './tidy.js';
+import { pruneChains, tidyActivateDir, tidyServiceDir, tidyServiceDirAsync } from './tidy.js';
 
 /** A state file holds 50 history lines and a few chains: far below this. */
 const MAX_STATE_BYTES = 8 * 1024 * 1024;
@@ -98,7 +98,7 @@ export function saveService(stateDir: string, file: ServiceFile): void {
 export async function saveServiceAsync(stateDir: string, file: ServiceFile, tidy = true): Promise<void> {
   const { text, pruned } = stateJson(file);
   await writeFileAtomicAsync(statePath(stateDir, file.id), text, 0o600);
-  if (tidy || pruned) tidyServiceDir(serviceDir(stateDir, file.id), file);
+  if (tidy || pruned) await tidyServiceDirAsync(serviceDir(stateDir, file.id), file);
 }
 
 function stateJson(file: ServiceFile): { text: string; pruned: boolean } {

@@ -2,7 +2,8 @@
 // never reached their rename, and a copy (with its private key) of every chain ever deployed.
 // Runs under the service's lock, after the state is saved, so nothing it removes is still named
 // by the state on disk or being written by another run.
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, type Dirent } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RolloverState } from '../rollover/types.js';
 
@@ -41,22 +42,71 @@ export function pruneChains(file: Chains): string[] {
   return dropped;
 }
 
-function entries(dir: string): { name: string; isDir: boolean }[] {
+interface Entry {
+  name: string;
+  isDir: boolean;
+}
+
+/** What to do with one entry of a folder: remove it (a file, or a whole folder), go into it with a rule, or leave it. */
+type Act = { rm: 'file' | 'tree' } | { into: Rule } | undefined;
+/** The decision, pure: the sync and the async walk below only do the I/O it asks for. */
+type Rule = (e: Entry, path: string) => Act;
+
+/** Temp files `depth` folders down. */
+const temps =
+  (depth: number): Rule =>
+  (e) =>
+    e.isDir ? (depth > 0 ? { into: temps(depth - 1) } : undefined) : TEMP_FILE.test(e.name) ? { rm: 'file' } : undefined;
+
+/** A service's folder: temp files two levels down, and the chain folders the state does not name. */
+function serviceRule(file: Chains): Rule {
+  const named = new Set(Object.values(file.chains).map((c) => c.dir));
+  const chains: Rule = (e, path) => (!e.isDir ? temps(0)(e, path) : named.has(path) ? { into: temps(0) } : { rm: 'tree' });
+  return (e, path) => (!e.isDir ? temps(0)(e, path) : e.name === 'chains' ? { into: chains } : { into: temps(1) });
+}
+
+// isDirectory of the entry itself: a symlink (the activate dir's temp link) is not followed.
+const asEntries = (list: Dirent[]): Entry[] => list.map((d) => ({ name: d.name, isDir: d.isDirectory() }));
+
+function entries(dir: string): Entry[] {
   try {
-    // isDirectory of the entry itself: a symlink (the activate dir's temp link) is not followed.
-    return readdirSync(dir, { withFileTypes: true }).map((d) => ({ name: d.name, isDir: d.isDirectory() }));
+    return asEntries(readdirSync(dir, { withFileTypes: true }));
   } catch {
     return [];
   }
 }
 
-/** Removes temp files left under `dir` (and its folders) by writes that were killed. */
-export function removeTempFiles(dir: string, depth = 2): void {
+/** Each folder read once; nothing the rule keeps is looked into. */
+function walk(dir: string, rule: Rule): void {
   for (const e of entries(dir)) {
     const path = join(dir, e.name);
-    if (e.isDir && depth > 0) removeTempFiles(path, depth - 1);
-    else if (!e.isDir && TEMP_FILE.test(e.name)) rmSync(path, { force: true });
+    const act = rule(e, path);
+    if (act === undefined) continue;
+    if ('into' in act) walk(path, act.into);
+    else rmSync(path, { recursive: act.rm === 'tree', force: true });
   }
+}
+
+/** walk on the libuv pool: a run over many services tidies hundreds of folders at once. */
+async function walkAsync(dir: string, rule: Rule): Promise<void> {
+  let list: Entry[];
+  try {
+    list = asEntries(await readdir(dir, { withFileTypes: true }));
+  } catch {
+    return;
+  }
+  for (const e of list) {
+    const path = join(dir, e.name);
+    const act = rule(e, path);
+    if (act === undefined) continue;
+    if ('into' in act) await walkAsync(path, act.into);
+    else await rm(path, { recursive: act.rm === 'tree', force: true });
+  }
+}
+
+/** Removes temp files left under `dir` (and its folders) by writes that were killed. */
+export function removeTempFiles(dir: string, depth = 2): void {
+  walk(dir, temps(depth));
 }
 
 /**
@@ -64,22 +114,12 @@ export function removeTempFiles(dir: string, depth = 2): void {
  * killed deploy stored but never recorded) and temp files.
  */
 export function tidyServiceDir(serviceDir: string, file: Chains): void {
-  const named = new Set(Object.values(file.chains).map((c) => c.dir));
-  // One pass (each folder read once): temp files two levels down, and the unnamed chain folders.
-  for (const e of entries(serviceDir)) {
-    const path = join(serviceDir, e.name);
-    if (!e.isDir) {
-      if (TEMP_FILE.test(e.name)) rmSync(path, { force: true });
-    } else if (e.name !== 'chains') removeTempFiles(path, 1);
-    else {
-      for (const c of entries(path)) {
-        const chain = join(path, c.name);
-        if (c.isDir && !named.has(chain)) rmSync(chain, { recursive: true, force: true });
-        else if (c.isDir) removeTempFiles(chain, 0);
-        else if (TEMP_FILE.test(c.name)) rmSync(chain, { force: true });
-      }
-    }
-  }
+  walk(serviceDir, serviceRule(file));
+}
+
+/** tidyServiceDir without blocking the thread. */
+export function tidyServiceDirAsync(serviceDir: string, file: Chains): Promise<void> {
+  return walkAsync(serviceDir, serviceRule(file));
 }
 
 /**

@@ -7,6 +7,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { acquireLock } from '../../src/state/lock.js';
+import { Exit, UserError } from '../../src/errors.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'dane-lock-'));
 const LOCK_MODULE = new URL('../../src/state/lock.js', import.meta.url).href;
@@ -29,6 +30,39 @@ test('acquire/release many times: no exit listener piles up, no MaxListenersExce
     assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning'), []);
   } finally {
     process.off('warning', onWarning);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('two takers of one lock in one process at once: one holds it, the other is refused or waits its turn', async () => {
+  const dir = tmp();
+  try {
+    for (const path of [join(dir, 'lock'), join(dir, 'new', 'lock')]) {
+      // The second path's folder is missing: both takers make it, still one wins.
+      let held = 0;
+      let most = 0;
+      const take = async () => {
+        const lock = await acquireLock(path, 5000);
+        most = Math.max(most, ++held);
+        await new Promise((r) => setTimeout(r, 150));
+        held--;
+        lock.release();
+      };
+      const first = acquireLock(path, 5000);
+      const second = acquireLock(path, 300);
+      const [a, b] = await Promise.allSettled([first, second]);
+      assert.equal([a, b].filter((r) => r.status === 'fulfilled').length, 1, 'exactly one taker holds it');
+      const refused = (a.status === 'rejected' ? a : b) as PromiseRejectedResult;
+      assert.ok(refused.reason instanceof UserError && refused.reason.exitCode === Exit.LOCKED, String(refused.reason));
+      assert.match(refused.reason.message, new RegExp(`holds ${path} \\(${process.pid} `), 'the refusal names the owner line');
+      ((a.status === 'fulfilled' ? a : b) as PromiseFulfilledResult<{ release(): void }>).value.release();
+      assert.ok(!existsSync(path));
+      // Five at once with room to wait: each takes it in turn, never two together.
+      await Promise.all(Array.from({ length: 5 }, take));
+      assert.equal(most, 1, 'never two holders');
+      assert.ok(!existsSync(path));
+    }
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chainsToKeep, pruneChains, tidyActivateDir, tidyServiceDir } from '../../src/state/tidy.js';
+import { chainsToKeep, pruneChains, tidyActivateDir, tidyServiceDir, tidyServiceDirAsync } from '../../src/state/tidy.js';
 import { writeFileAtomic } from '../../src/state/atomic.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'dane-tidy-'));
@@ -25,22 +25,33 @@ test('keeps the chains in play and the last two, nothing older', () => {
   assert.deepEqual(Object.keys(f.chains).sort(), ['c4', 'c5']);
 });
 
-test('tidyServiceDir removes chain folders the state no longer names and temp files of killed writes', () => {
-  const dir = tmp();
-  try {
-    for (const id of ['c4', 'c5', 'old', 'orphan']) writeFileAtomic(join(dir, 'chains', id, 'privkey.pem'), 'k', 0o600);
-    writeFileSync(join(dir, '.state.json.123.abcdef01.tmp'), '{');
-    writeFileSync(join(dir, 'chains', 'c5', '.privkey.pem.9.0badc0de.tmp'), 'k');
-    writeFileSync(join(dir, 'notes.txt'), 'kept');
-    const f = fileWith(['c4', 'c5'], { inService: 'c5' }, dir);
-    tidyServiceDir(dir, f);
-    assert.deepEqual(readdirSync(join(dir, 'chains')).sort(), ['c4', 'c5']);
-    assert.deepEqual(readdirSync(dir).sort(), ['chains', 'notes.txt']);
-    assert.deepEqual(readdirSync(join(dir, 'chains', 'c5')), ['privkey.pem']);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+for (const [label, tidy] of [
+  ['tidyServiceDir', tidyServiceDir],
+  ['tidyServiceDirAsync', tidyServiceDirAsync],
+] as const) {
+  test(`${label} removes chain folders the state no longer names and temp files of killed writes`, async () => {
+    const dir = tmp();
+    try {
+      for (const id of ['c4', 'c5', 'old', 'orphan']) writeFileAtomic(join(dir, 'chains', id, 'privkey.pem'), 'k', 0o600);
+      writeFileSync(join(dir, '.state.json.123.abcdef01.tmp'), '{');
+      writeFileSync(join(dir, 'chains', 'c5', '.privkey.pem.9.0badc0de.tmp'), 'k');
+      writeFileSync(join(dir, 'notes.txt'), 'kept');
+      // Two levels down in another folder: removed; three levels down: out of reach, kept.
+      mkdirSync(join(dir, 'other', 'a', 'b'), { recursive: true });
+      writeFileSync(join(dir, 'other', 'a', '.x.1.0badc0de.tmp'), 'x');
+      writeFileSync(join(dir, 'other', 'a', 'b', '.y.1.0badc0de.tmp'), 'y');
+      const f = fileWith(['c4', 'c5'], { inService: 'c5' }, dir);
+      await tidy(dir, f);
+      assert.deepEqual(readdirSync(join(dir, 'chains')).sort(), ['c4', 'c5']);
+      assert.deepEqual(readdirSync(dir).sort(), ['chains', 'notes.txt', 'other']);
+      assert.deepEqual(readdirSync(join(dir, 'other', 'a')), ['b']);
+      assert.deepEqual(readdirSync(join(dir, 'other', 'a', 'b')), ['.y.1.0badc0de.tmp']);
+      assert.deepEqual(readdirSync(join(dir, 'chains', 'c5')), ['privkey.pem']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('tidyActivateDir removes a killed promotion temp link and temp files, nothing else', () => {
   const dir = tmp();
