@@ -15,7 +15,7 @@ import { createQueryPool } from '../dns/pool.js';
 import type { Backend, RecordChange } from '../dns/types.js';
 import { ZoneCache } from '../dns/zone-cache.js';
 import { writeFilesAtomic } from '../state/atomic.js';
-import { acquireLock } from '../state/lock.js';
+import { acquireLock, type Lock } from '../state/lock.js';
 import { lockPath, saveServiceAsync } from '../state/store.js';
 import type { RunDns } from './dns-context.js';
 import { changesByZone, execute } from './execute.js';
@@ -66,10 +66,13 @@ export async function runServices(stateDir: string, items: ManyItem[], opts: Run
   const chunkOpts = { ...opts, read: opts.read ?? materialCache() };
   const sent = new SentZones();
   const running: Promise<void>[] = [];
+  let early = takeEarly(stateDir, items.slice(0, chunkSize), opts);
   try {
     for (let at = 0; at < items.length; at += chunkSize) {
       if (running.length >= CHUNKS_IN_FLIGHT) await running.shift();
-      const chunk = await prepareChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared);
+      const chunk = await prepareChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared, early);
+      // Asked for before this chunk writes: the pool serves them ahead of its syncs.
+      early = takeEarly(stateDir, items.slice(at + chunkSize, at + 2 * chunkSize), opts);
       running.push(runChunk(stateDir, chunk, chunkOpts, sent).then((r) => r.forEach((x, k) => (results[at + k] = x.report ? { report: keep(x.report) } : x))));
     }
     await Promise.all(running);
@@ -77,6 +80,7 @@ export async function runServices(stateDir: string, items: ManyItem[], opts: Run
     await sent.settled();
     return results;
   } finally {
+    for (const e of early) e?.drop();
     pool.close();
   }
 }
@@ -89,19 +93,46 @@ interface Chunk {
 }
 
 /** A chunk's services locked, loaded, observed and decided, concurrently; failures kept per service. */
-async function prepareChunk(stateDir: string, items: ManyItem[], opts: RunOptions, shared: RunDns): Promise<Chunk> {
+async function prepareChunk(stateDir: string, items: ManyItem[], opts: RunOptions, shared: RunDns, early: (EarlyLock | undefined)[]): Promise<Chunk> {
   const clock = opts.now ?? Date.now;
   const chunk: Chunk = { items, results: new Array(items.length), prepared: new Array(items.length), locks: [] };
   await eachLimit(items, PREPARE_CONCURRENCY, async (it, i) => {
+    const take = () => early[i]?.take() ?? acquireLock(lockPath(stateDir, it.settings.id));
     try {
-      const { p, lock } = await prepareIdleOrLocked(stateDir, it.settings, it.trigger, { ...opts, emit: it.emit }, clock, shared, () => acquireLock(lockPath(stateDir, it.settings.id)));
+      const { p, lock } = await prepareIdleOrLocked(stateDir, it.settings, it.trigger, { ...opts, emit: it.emit }, clock, shared, take);
       if (lock) chunk.locks.push(lock);
       chunk.prepared[i] = p;
     } catch (error) {
       chunk.results[i] = { error };
     }
   });
+  // Not expected (a deploy locks before anything else): a lock taken early that no run took is let go.
+  for (const e of early) e?.drop();
   return chunk;
+}
+
+interface EarlyLock {
+  take(): Promise<Lock>;
+  drop(): void;
+}
+
+/**
+ * A deploy locks each service before anything else, so a chunk's locks are asked for at once, and
+ * before the chunk ahead of it writes: their file system calls would otherwise queue on the libuv
+ * pool behind that chunk's syncs, PREPARE_CONCURRENCY at a time. (An advance locks only the
+ * services that have work, once it knows: a no-op run takes none.)
+ */
+function takeEarly(stateDir: string, items: ManyItem[], opts: RunOptions): (EarlyLock | undefined)[] {
+  return items.map((it) => {
+    if (opts.dryRun || it.trigger.kind === 'advance') return undefined;
+    const lock = acquireLock(lockPath(stateDir, it.settings.id));
+    lock.catch(() => {}); // its taker sees the failure; none may be awaiting it yet
+    let taken = false;
+    return {
+      take: () => ((taken = true), lock),
+      drop: () => void (taken || lock.then((l) => l.release(), () => {})),
+    };
+  });
 }
 
 /** A prepared chunk: every plan at once through one barrier, locks released after. Never rejects. */

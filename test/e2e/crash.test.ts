@@ -99,7 +99,7 @@ describe('kill -9 at every write, rename and spawn of a deploy and an advance (s
     const opts = inject === undefined
       ? ['-e', 'trace=rename,renameat,renameat2,fsync,clone,clone3,vfork']
       : inject.syscall === 'lock-write'
-        ? ['-P', lock, '-e', 'trace=write', '-e', `inject=write:signal=KILL:when=${inject.n}`]
+        ? ['-f', '-P', lock, '-e', 'trace=write', '-e', `inject=write:signal=KILL:when=${inject.n}`] // -f: the lock is written on a libuv pool thread
         : ['-e', `trace=${inject.syscall}`, '-e', `inject=${inject.syscall}:signal=KILL:when=${inject.n}`];
     await execa(strace, ['-qq', '-o', out, ...opts, process.execPath, CLI, ...args(s, scenario)], { reject: false, input: '', timeout: 60_000 });
     const text = readFileSync(out, 'utf8');
