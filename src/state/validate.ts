@@ -22,14 +22,16 @@ const bool = is('true or false', (v) => typeof v === 'boolean');
 const int = (lo: number, hi: number) => is(`an integer ${lo}-${hi}`, (v) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi);
 const hex = is('lower-case hex', (v) => typeof v === 'string' && /^(?:[0-9a-f]{2})+$/.test(v));
 const id = is('an id of a-z 0-9 . _ - (1-64)', (v) => typeof v === 'string' && ID_PATTERN.test(v));
-const dnsName: Check = (v) => str(v) ?? (() => {
+const dnsName: Check = (v) => {
+  const notStr = str(v);
+  if (notStr) return notStr;
   try {
     checkName(v as string);
     return undefined;
   } catch (err) {
     return (p: string) => `${p}: ${(err as Error).message}`;
   }
-})();
+};
 
 // Loops, not lists of closures: every state file is checked on every run, a thousand per timer run.
 const list = (of: Check): Check => (v) => {
@@ -50,12 +52,17 @@ const map = (of: Check): Check => (v) => {
 };
 const opt = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
 const shape = (fields: Record<string, Check>): Check => {
-  const entries = Object.entries(fields);
+  // Index loops: destructuring each [key, check] pair allocates, once per field per file.
+  const keys = Object.keys(fields);
+  const checks = Object.values(fields);
   return (v) => {
     if (!isObj(v)) return (p) => `${p || 'the file'} must be an object, not ${typeName(v)}`;
-    for (const [k, c] of entries) {
-      const problem = c(v[k]);
-      if (problem) return (p) => problem(p === '' ? k : `${p}.${k}`);
+    for (let i = 0; i < keys.length; i++) {
+      const problem = checks[i]!(v[keys[i]!]);
+      if (problem) {
+        const k = keys[i]!;
+        return (p) => problem(p === '' ? k : `${p}.${k}`);
+      }
     }
     return undefined;
   };
