@@ -84,8 +84,9 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, gi
   file.rollover = withValidity(file.rollover, file);
   const warnings: string[] = [];
 
-  // Everything that can be bad input is read and checked before DNS is touched.
-  if (settings.activateDir) checkActivateDir(settings.activateDir);
+  // Everything that can be bad input is read and checked before DNS is touched. An advance
+  // writes the activate dir only to promote: it is checked then (below), not on every idle run.
+  if (settings.activateDir && trigger.kind !== 'advance') checkActivateDir(settings.activateDir);
   const pins = pinRecords(settings.extraCaFiles, settings.records, opts.read);
   const stamp = trigger.kind === 'deploy' ? settledStamp(trigger.files.cert) : undefined; // before the read (see io/file-stamp.ts)
   const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins, opts.read) : undefined;
@@ -106,6 +107,7 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, gi
   warnings.push(...observationErrors(observations));
   const now = clock();
   const d = decide(file.rollover, decideTrigger, { presence, negativeTtl: ctx.negativeTtl }, now, options);
+  if (settings.activateDir && trigger.kind === 'advance' && d.plan.some((st) => st.kind === 'promote')) checkActivateDir(settings.activateDir);
   await confirmZones(ctx, d.plan.flatMap((st) => (st.kind === 'publish' ? [st.name] : [])), settings.dns.zone !== undefined);
   warnings.push(...d.warnings, ...rrsetSizeWarnings(presence, d.plan));
   if (!ctx.verified && d.plan.some((st) => st.kind === 'publish' || st.kind === 'withdraw')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
