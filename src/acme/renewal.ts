@@ -4,13 +4,13 @@
 // cert/key): a leaf on disk that the state does not know, and not older than what it knows, is
 // treated as a deploy of those files.
 import { X509Certificate, createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { fileStamp, settledStamp } from '../io/file-stamp.js';
 import { loadChain, type MaterialReader } from '../tlsa/load.js';
 import type { CertFiles, CertSeen, CertSource } from './types.js';
 import { certificateDomains, normalizeDomains } from './files.js';
-import { fromFlags } from './flags.js';
+import { chosenCert, fromFlags } from './flags.js';
 
 /** What the state knows, structurally (the state's ServiceFile fits). */
 export interface KnownChains {
@@ -67,17 +67,11 @@ const knownIds = (known: KnownChains): Set<string | undefined> => {
   return new Set([...Object.keys(known.chains), r.inService?.id, r.pending?.id, r.retiring?.id]);
 };
 
-/** The certificate file fromFlags would pick (cert, else the lineage's cert.pem, else the full chain), without its checks. */
-function configuredCert(src: CertSource): string | undefined {
-  const path = src.cert ?? (src.lineage !== undefined ? join(src.lineage, 'cert.pem') : src.fullchain);
-  return path === undefined ? undefined : resolve(path);
-}
-
 /** True when the configured certificate file is, by stat, the one stamped: the same bytes. */
 function sameFile(src: CertSource, stamp: string): boolean {
-  const path = configuredCert(src);
+  const path = chosenCert(src)?.path;
   try {
-    return path !== undefined && fileStamp(path) === stamp;
+    return path !== undefined && fileStamp(resolve(path)) === stamp;
   } catch {
     return false; // gone or unreadable: the full check says what is wrong
   }

@@ -1,11 +1,12 @@
 // Staged mode: put a chain in service by writing it into the directory services read, then
 // reloading them. Each file is replaced atomically; the key is written 0600 unless the file it
 // replaces had another owner or mode (a service reading its key as root:ssl-cert 0640 keeps it).
-import { accessSync, chownSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { accessSync, chownSync, constants, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, type Stats } from 'node:fs';
+import { chown, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Exit, UserError } from '../errors.js';
 import { writeFileAtomic, writeFilesAtomicSync, type FilesWriter } from '../state/atomic.js';
-import { removeTempFiles, tidyLinkTemps } from '../state/tidy.js';
+import { removeTempFiles, TEMP_FILE, tidyLinkTemps } from '../state/tidy.js';
 import { loadExeca } from '../child-process.js';
 
 const FILES: [string, number][] = [
@@ -14,6 +15,40 @@ const FILES: [string, number][] = [
   ['chain.pem', 0o644],
   ['fullchain.pem', 0o644],
 ];
+
+/**
+ * The file operations of a promotion. One service's run makes them on the event loop's thread,
+ * where the crash test (strace, main thread) kills it at each; a batch (a writer given, which
+ * writes on the file system's threads too) makes them there: a synchronous call in a run
+ * promoting hundreds of services waits behind their fsyncs with every other service stopped.
+ */
+interface LinkIo {
+  lstat(path: string): Promise<Stats>;
+  stat(path: string): Promise<Stats>;
+  readlink(path: string): Promise<string>;
+  readdir(path: string): Promise<string[]>;
+  readFile(path: string): Promise<Buffer>;
+  mkdir(path: string, opts: { recursive: true; mode: number }): Promise<unknown>;
+  rm(path: string, opts: { force: true; recursive?: true }): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+}
+
+const THREADED: LinkIo = { lstat, stat, readlink: (p) => readlink(p), readdir: (p) => readdir(p), readFile: (p) => readFile(p), mkdir, rm, symlink: (t, p) => symlink(t, p), rename, chown };
+
+const IN_LOOP: LinkIo = {
+  lstat: async (p) => lstatSync(p),
+  stat: async (p) => statSync(p),
+  readlink: async (p) => readlinkSync(p),
+  readdir: async (p) => readdirSync(p),
+  readFile: async (p) => readFileSync(p),
+  mkdir: async (p, o) => mkdirSync(p, o),
+  rm: async (p, o) => rmSync(p, o),
+  symlink: async (t, p) => symlinkSync(t, p),
+  rename: async (f, t) => renameSync(f, t),
+  chown: async (p, u, g) => chownSync(p, u, g),
+};
 
 /**
  * Checks, before any DNS change, that the activate dir can be written when a promotion comes: a
@@ -57,10 +92,12 @@ export function checkActivateDir(activateDir: string): void {
  * sees a new key beside an old certificate. An activate dir that already is a real folder (made
  * by hand) gets its files replaced one by one instead, the key last.
  */
-export async function writeActivateDir(fromDir: string, activateDir: string, write: FilesWriter = writeFilesAtomicSync): Promise<void> {
+export async function writeActivateDir(fromDir: string, activateDir: string, writer?: FilesWriter): Promise<void> {
+  const io = writer ? THREADED : IN_LOOP;
+  const write = writer ?? writeFilesAtomicSync;
   let real = false;
   try {
-    real = !lstatSync(activateDir).isSymbolicLink();
+    real = !(await io.lstat(activateDir)).isSymbolicLink();
   } catch {
     // absent: make it a symlink
   }
@@ -73,32 +110,45 @@ export async function writeActivateDir(fromDir: string, activateDir: string, wri
   }
   let previous: string | undefined;
   try {
-    previous = readlinkSync(activateDir);
+    previous = await io.readlink(activateDir);
   } catch {
     // first activation
   }
-  const version = join(`${activateDir}.versions`, basename(fromDir));
+  const versions = `${activateDir}.versions`;
+  const version = join(versions, basename(fromDir));
   // A new version's files get the owner and modes the live one was given (by hand, after the last run).
   // (Through the link, still pointing at the previous version.)
-  const files = FILES.map(([name, mode]) => ({ path: join(version, name), from: join(fromDir, name), ...((previous !== undefined && ownerOf(join(activateDir, name))) || { mode }) }));
+  const files = await Promise.all(FILES.map(async ([name, mode]) => ({ path: join(version, name), from: join(fromDir, name), ...((previous !== undefined && (await ownerOfIn(io, join(activateDir, name)))) || { mode }) })));
   checkCanChown(files);
   // A version folder that is there already is a killed promotion's: its temp files go.
-  if (existsSync(version)) removeTempFiles(version, 0);
-  mkdirSync(version, { recursive: true, mode: 0o755 });
+  await removeTempFilesIn(io, version);
+  await io.mkdir(version, { recursive: true, mode: 0o755 });
   // Not live until the link swaps: the files are written together, the folder synced once. A stored
   // file that already has the mode and owner its version needs is linked, not written again.
-  await write(version, files.map((f) => (sameOwner(f.from, f) ? { name: basename(f.path), linkFrom: f.from, mode: f.mode } : { name: basename(f.path), data: readFileSync(f.from), mode: f.mode })));
-  for (const f of files) keepOwner(f.path, f);
+  const entries = await Promise.all(files.map(async (f) => ((await sameOwner(io, f.from, f)) ? { name: basename(f.path), linkFrom: f.from, mode: f.mode } : { name: basename(f.path), data: await io.readFile(f.from), mode: f.mode })));
+  await write(version, entries);
+  for (const f of files) await keepOwner(io, f.path, f);
   const tmp = `${activateDir}.tmp-${process.pid}`;
-  rmSync(tmp, { force: true });
-  symlinkSync(version, tmp);
-  renameSync(tmp, activateDir);
+  await io.rm(tmp, { force: true });
+  await io.symlink(version, tmp);
+  await io.rename(tmp, activateDir);
   // Keep the chain now live and the one before it (a service may still hold its files open).
-  for (const old of readdirSync(`${activateDir}.versions`)) {
-    const dir = join(`${activateDir}.versions`, old);
-    if (dir !== version && dir !== previous) rmSync(dir, { recursive: true, force: true });
+  for (const old of await io.readdir(versions)) {
+    const dir = join(versions, old);
+    if (dir !== version && dir !== previous) await io.rm(dir, { recursive: true, force: true });
   }
   tidyLinkTemps(activateDir);
+}
+
+/** removeTempFiles(dir, 0) through `io`; nothing when the folder is not there. */
+async function removeTempFilesIn(io: LinkIo, dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await io.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (TEMP_FILE.test(n)) await io.rm(join(dir, n), { force: true });
 }
 
 interface Owner {
@@ -112,16 +162,25 @@ interface Owner {
  * hard link to it is what a fresh copy would be. (A link shares them: a later chmod of the live
  * key by hand also changes the state dir's copy, whose chain folder (0700) only dane-hook reads.)
  */
-function sameOwner(path: string, want: Owner): boolean {
-  const have = ownerOf(path);
+async function sameOwner(io: LinkIo, path: string, want: Owner): Promise<boolean> {
+  const have = await ownerOfIn(io, path);
   if (!have || have.mode !== want.mode) return false;
   return have.uid === (want.uid ?? process.getuid?.()) && have.gid === (want.gid ?? process.getgid?.());
 }
 
+const ownerFrom = (st: { mode: number; uid: number; gid: number }): Owner => ({ mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+
 function ownerOf(path: string): Owner | undefined {
   try {
-    const st = statSync(path);
-    return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+    return ownerFrom(statSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
+async function ownerOfIn(io: LinkIo, path: string): Promise<Owner | undefined> {
+  try {
+    return ownerFrom(await io.stat(path));
   } catch {
     return undefined;
   }
@@ -141,13 +200,15 @@ function checkCanChown(files: (Owner & { path: string })[]): void {
 
 function writeKeeping(path: string, data: Buffer, owner: Owner): void {
   writeFileAtomic(path, data, owner.mode);
-  keepOwner(path, owner);
-}
-
-function keepOwner(path: string, owner: Owner): void {
   if (owner.uid === undefined || owner.gid === undefined) return;
   const now = statSync(path);
   if (now.uid !== owner.uid || now.gid !== owner.gid) chownSync(path, owner.uid, owner.gid);
+}
+
+async function keepOwner(io: LinkIo, path: string, owner: Owner): Promise<void> {
+  if (owner.uid === undefined || owner.gid === undefined) return;
+  const now = await io.stat(path);
+  if (now.uid !== owner.uid || now.gid !== owner.gid) await io.chown(path, owner.uid, owner.gid);
 }
 
 /** Runs the reload command (split into words; no shell). */

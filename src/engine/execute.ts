@@ -2,7 +2,6 @@
 // reload command, live probe), saving the state that applyStep returns. A publish is saved before
 // it is sent (a crash then leaves a record we know we may withdraw); anything else after it
 // happened. Consecutive changes of one kind go to the backend together (one update per zone).
-import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import type { RecordChange } from '../dns/types.js';
@@ -15,8 +14,8 @@ import type { FilesWriter } from '../state/atomic.js';
 import { saveService, type ServiceFile } from '../state/store.js';
 import type { DnsContext } from './dns-context.js';
 import { reload, writeActivateDir } from './activate.js';
-import { KEY_TYPES, parseEndpoint, presentedChain } from '../tls/probe.js';
-import { defaultStartTls } from '../tls/starttls.js';
+import { KEY_TYPES } from '../tls/probe.js';
+import { leafProbe } from '../tls/presented-leaf.js';
 
 export interface ApplyContext {
   stateDir: string;
@@ -140,20 +139,19 @@ export async function execute(run: ApplyContext, steps: Step[]): Promise<{ done:
  */
 async function verifyPresented(settings: ServiceSettings, chainId: string): Promise<string | undefined> {
   const connect = settings.connect!;
-  const starttls = settings.starttls ?? defaultStartTls(parseEndpoint(connect).port);
+  const probe = leafProbe(connect, settings.starttls);
   const seen = new Set<string>();
   // A lineage's key type is asked first: the endpoint then presents that lineage's chain.
   const own = settings.lineage === undefined ? [] : KEY_TYPES.filter((k) => matchesKeyType(settings.lineage!, k)).slice(0, 1);
   // Right after a reload the service may still be starting: a refused connection is tried again.
   for (const keyType of [...own, undefined, ...KEY_TYPES.filter((k) => !own.includes(k))]) {
-    let presented: Buffer[];
+    let leaf: string;
     try {
-      presented = await presentedChain(connect, starttls, { timeoutMs: 10_000, keyType, refusedRetryMs: keyType && !own.includes(keyType) ? 0 : 5000 });
+      leaf = await probe({ keyType, refusedRetryMs: keyType && !own.includes(keyType) ? 0 : 5000 });
     } catch (err) {
       if (keyType) continue; // no certificate of that type: the handshake fails, nothing to learn
       return `could not read the chain ${connect} presents (${(err as Error).message}); stale records stay until it can be checked`;
     }
-    const leaf = presented[0] ? createHash('sha256').update(presented[0]).digest('hex') : '';
     if (leaf === chainId) return undefined;
     seen.add(leaf);
   }

@@ -4,7 +4,6 @@
 // lineages together (rollover/lineages.ts), and the merged plan runs as one (execute.ts), so two
 // lineages promoted in one run reload the service once. Every step saves the state, as for one
 // source: a crash is followed by a rerun that converges.
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
@@ -15,8 +14,8 @@ import { emptyState } from '../rollover/decide.js';
 import { decideLineages, type LineageSlot, type LineagesDecision, type RetiredSlot } from '../rollover/lineages.js';
 import type { Observation, OwnedRecord, RolloverState } from '../rollover/types.js';
 import { recordKey, recordText } from '../tlsa/record.js';
-import { KEY_TYPES, parseEndpoint, presentedChain } from '../tls/probe.js';
-import { defaultStartTls } from '../tls/starttls.js';
+import { KEY_TYPES } from '../tls/probe.js';
+import { leafProbe } from '../tls/presented-leaf.js';
 import { loadService, saveService, type ServiceFile } from '../state/store.js';
 import { checkActivateDir } from './activate.js';
 import { loadDeployedChain, storeChain, type LoadedChain } from './chain.js';
@@ -152,16 +151,15 @@ function handOver(file: ServiceFile, d: LineagesDecision): void {
 async function presentedLineage(settings: ServiceSettings, lineage: string, state: RolloverState): Promise<string | undefined> {
   if (!settings.connect || state.owned.length === 0) return undefined;
   const ids = new Set([state.inService, state.retiring, state.pending, ...(state.waiting ?? [])].flatMap((c) => (c ? [c.id] : [])));
-  const starttls = settings.starttls ?? defaultStartTls(parseEndpoint(settings.connect).port);
+  const probe = leafProbe(settings.connect, settings.starttls);
   const keyType = KEY_TYPES.find((k) => matchesKeyType(lineage as LineageKeyType, k));
   try {
-    const chain = await presentedChain(settings.connect, starttls, { timeoutMs: 10_000, keyType, refusedRetryMs: 0 });
-    const leaf = chain[0] ? createHash('sha256').update(chain[0]).digest('hex') : '';
+    const leaf = await probe({ keyType, refusedRetryMs: 0 });
     return ids.has(leaf) ? `${settings.connect} still presents its certificate ${leaf.slice(0, 12)}` : undefined;
   } catch {
     // No certificate of that key type: the handshake fails. Whether the endpoint answers at all:
     try {
-      await presentedChain(settings.connect, starttls, { timeoutMs: 10_000, refusedRetryMs: 0 });
+      await probe({ refusedRetryMs: 0 });
       return undefined;
     } catch (err) {
       return `${settings.connect} could not be checked (${(err as Error).message})`;

@@ -1,14 +1,15 @@
 // One run of dane-hook for one service, I/O only: lock, load (each input once), observe DNS,
 // let the rollover core decide, then carry out its plan step by step (execute.ts), saving the
 // state applyStep returns, so a crash at any point is followed by a rerun that converges.
+import type { Stats } from 'node:fs';
 import { Exit, worst } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import { decide } from '../rollover/decide.js';
 import type { ChainReadiness, ChainRef, DecideTrigger, Step } from '../rollover/types.js';
 import type { FilesWriter } from '../state/atomic.js';
 import { acquireLock, type Lock } from '../state/lock.js';
-import { loadServiceText, lockPath, savedText, saveService, stateFileText, type ServiceFile } from '../state/store.js';
-import { settledStamp } from '../io/file-stamp.js';
+import { loadServiceText, lockPath, savedText, saveService, stateFileStat, stateFileText, type ServiceFile } from '../state/store.js';
+import { sameStats, settledStamp } from '../io/file-stamp.js';
 import { loadDeployedChain, storeChain } from './chain.js';
 import { pinRecords } from '../tlsa/pins.js';
 import { UNVERIFIED, confirmZones, dnsContext, observe, type DnsContext, type RunDns } from './dns-context.js';
@@ -48,6 +49,8 @@ export interface Prepared {
   loadedText: string;
   /** Its updatedAt: the time of writing is no change. */
   loadedAt: number;
+  /** Its fstat at that read, when settled: the same stat under the lock is the same text (no second read). */
+  loadedStat?: Stats;
   ctx: DnsContext;
   names: string[];
   options: ReturnType<typeof decideOptions>;
@@ -77,6 +80,7 @@ async function runLocked(stateDir: string, settings: ServiceSettings, trigger: T
 export async function prepareRun(stateDir: string, settings: ServiceSettings, given: Trigger, opts: RunOptions, clock: () => number, shared: RunDns = {}): Promise<Prepared> {
   const loadedState = loadServiceText(stateDir, settings.id);
   const loadedText = loadedState?.text ?? '';
+  const loadedStat = loadedState?.settled;
   const trigger = given.kind === 'advance' && opts.renewalCheck ? opts.renewalCheck(settings, loadedState?.file) : given;
   const file = loadedState?.file ?? newFile(settings, clock());
   const loadedAt = file.updatedAt;
@@ -84,8 +88,9 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, gi
   file.rollover = withValidity(file.rollover, file);
   const warnings: string[] = [];
 
-  // Everything that can be bad input is read and checked before DNS is touched.
-  if (settings.activateDir) checkActivateDir(settings.activateDir);
+  // Everything that can be bad input is read and checked before DNS is touched. An advance
+  // writes the activate dir only to promote: it is checked then (below), not on every idle run.
+  if (settings.activateDir && trigger.kind !== 'advance') checkActivateDir(settings.activateDir);
   const pins = pinRecords(settings.extraCaFiles, settings.records, opts.read);
   const stamp = trigger.kind === 'deploy' ? settledStamp(trigger.files.cert) : undefined; // before the read (see io/file-stamp.ts)
   const loaded = trigger.kind === 'deploy' ? loadDeployedChain(trigger.files, settings, pins, opts.read) : undefined;
@@ -106,6 +111,7 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, gi
   warnings.push(...observationErrors(observations));
   const now = clock();
   const d = decide(file.rollover, decideTrigger, { presence, negativeTtl: ctx.negativeTtl }, now, options);
+  if (settings.activateDir && trigger.kind === 'advance' && d.plan.some((st) => st.kind === 'promote')) checkActivateDir(settings.activateDir);
   await confirmZones(ctx, d.plan.flatMap((st) => (st.kind === 'publish' ? [st.name] : [])), settings.dns.zone !== undefined);
   warnings.push(...d.warnings, ...rrsetSizeWarnings(presence, d.plan));
   if (!ctx.verified && d.plan.some((st) => st.kind === 'publish' || st.kind === 'withdraw')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
@@ -129,7 +135,7 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, gi
       ? { ref: loaded.ref, store: (write?: FilesWriter) => storeChain(stateDir, settings.id, loaded, now, write), what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` }
       : undefined;
   const nextKey = next ? { path: next.path, used: d.nextKeyUsed, has: next.ref !== undefined } : undefined;
-  return { stateDir, settings, trigger, file, loadedText, loadedAt, ctx, names, options, d, report, now, nextOf, deployed, nextKey };
+  return { stateDir, settings, trigger, file, loadedText, loadedAt, loadedStat, ctx, names, options, d, report, now, nextOf, deployed, nextKey };
 }
 
 /**
@@ -138,6 +144,8 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, gi
  * removing a thousand lock files is the largest cost of an idle timer run. Otherwise the lock is
  * taken and, when the state file changed meanwhile (another run wrote it), the service is
  * prepared again under it; when it did not, the decision stands: it was made on the same state.
+ * "Did not change" is told by stat when the first read's was settled (one stat, no read), else by
+ * reading the text again.
  */
 export async function prepareIdleOrLocked(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions, clock: () => number, shared: RunDns, lock: () => Promise<Lock>): Promise<{ p: Prepared; lock?: Lock }> {
   if (opts.dryRun || trigger.kind !== 'advance') {
@@ -153,7 +161,7 @@ export async function prepareIdleOrLocked(stateDir: string, settings: ServiceSet
   if (idle(p)) return { p: { ...p, unlocked: true } };
   const held = await lock();
   try {
-    if (stateFileText(stateDir, settings.id) === p.loadedText) return { p, lock: held };
+    if ((p.loadedStat && sameStats(p.loadedStat, stateFileStat(stateDir, settings.id))) || stateFileText(stateDir, settings.id) === p.loadedText) return { p, lock: held };
     return { p: await prepareRun(stateDir, settings, trigger, opts, clock, shared), lock: held };
   } catch (err) {
     held.release();

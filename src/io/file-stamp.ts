@@ -1,7 +1,7 @@
 // What stat says of a file, as one string: equal stamps, same bytes. A rename onto the path (an
 // atomic write, certbot re-pointing a symlink: stat follows it) changes the inode; a write in
 // place changes mtime and ctime (which no user can set back).
-import { fstatSync, statSync, type BigIntStats } from 'node:fs';
+import { fstatSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 
 /** The stamp of what stat (bigint) said. */
 export const stampOf = (st: BigIntStats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
@@ -33,6 +33,15 @@ export function settledStamp(path: string, now = Date.now()): string | undefined
     return undefined;
   }
   const changed = Number(st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs) / 1e6;
-  if (changed > now - SETTLED_MS) return undefined;
+  if (!leftAlone(changed, now)) return undefined;
   return stampOf(st);
 }
+
+const leftAlone = (changedMs: number, now: number) => changedMs <= now - SETTLED_MS;
+
+/** For a plain Stats already taken (a read's fstat, before the read): trusted as settledStamp's. */
+export const settledStats = (st: Stats, now = Date.now()): boolean => leftAlone(Math.max(st.mtimeMs, st.ctimeMs), now);
+
+/** The same file by stat, as equal stamps say: dev, ino, size, mtime, ctime. */
+export const sameStats = (a: Stats, b: Stats | undefined): boolean =>
+  b !== undefined && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;

@@ -50,8 +50,9 @@ function readAll(fd: number, max: number, shown: string, size = 64 * 1024): Buff
 /**
  * The bytes of a regular file (or standard input for '-'), at most `max`. Throws a one-line
  * UserError naming the path for a missing file, a device, a FIFO, a folder, or a file too large.
+ * `onStat` gets what fstat said of the file read (before the read): a stamp of these bytes.
  */
-export function readBounded(path: string, opts: { max?: number; what?: string } = {}): Buffer {
+export function readBounded(path: string, opts: { max?: number; what?: string; onStat?: (st: Stats) => void } = {}): Buffer {
   const max = opts.max ?? MAX_INPUT_BYTES;
   const shown = opts.what ?? (path === '-' ? 'standard input' : shownValue(path));
   if (path === '-') return readAll(0, max, shown);
@@ -65,7 +66,9 @@ export function readBounded(path: string, opts: { max?: number; what?: string } 
     const st = fstatSync(fd);
     if (!st.isFile()) throw new UserError(`${shown} is ${kindOf(st)}: give a regular file`);
     if (st.size > max) throw new UserError(`${shown} is larger than ${max / 1024} KiB: not a certificate, key or config file`);
-    return readAll(fd, max, shown, st.size);
+    const bytes = readAll(fd, max, shown, st.size);
+    opts.onStat?.(st);
+    return bytes;
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(`${shown} ${readReason(err)}`, { cause: err });

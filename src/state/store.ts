@@ -1,6 +1,6 @@
 // The state dir: one folder per service holding state.json (atomic), its lock, and copies of the
 // chains it knows (so a staged chain survives the ACME client's next renewal).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
@@ -9,6 +9,7 @@ import type { CertSeen } from '../acme/types.js';
 import { writeFileAtomic, writeFileAtomicAsync } from './atomic.js';
 import { ID_PATTERN } from '../config/fields.js';
 import { readBounded } from '../io/read-bounded.js';
+import { settledStats } from '../io/file-stamp.js';
 import { oneLine, shownValue } from '../io/shown.js';
 import { stateProblem } from './validate.js';
 import { pruneChains, tidyActivateDir, tidyServiceDir, tidyServiceDirAsync } from './tidy.js';
@@ -56,15 +57,20 @@ export function loadService(stateDir: string, id: string): ServiceFile | undefin
   return loadServiceText(stateDir, id)?.file;
 }
 
-/** The state file, checked, and its text as read (a run that changes nothing compares it to skip the write). */
-export function loadServiceText(stateDir: string, id: string): { file: ServiceFile; text: string } | undefined {
+/**
+ * The state file, checked, and its text as read (a run that changes nothing compares it to skip the
+ * write). `settled`: the file's fstat at the read when it had been left alone long enough that a
+ * later stat tells any rewrite (io/file-stamp.ts); undefined otherwise.
+ */
+export function loadServiceText(stateDir: string, id: string): { file: ServiceFile; text: string; settled?: Stats } | undefined {
   const path = statePath(stateDir, id);
   if (!ID_PATTERN.test(id)) throw new UserError(`state dir ${shownValue(stateDir)}: service folder ${shownValue(id)} is not a valid id (a-z 0-9 . _ -, 1-64)`);
   if (!existsSync(path)) return undefined;
   let data: unknown;
   let text: string;
+  let st: Stats | undefined;
   try {
-    text = readBounded(path, { max: MAX_STATE_BYTES }).toString('utf8');
+    text = readBounded(path, { max: MAX_STATE_BYTES, onStat: (s) => (st = settledStats(s) ? s : undefined) }).toString('utf8');
     data = JSON.parse(text);
   } catch (err) {
     if (err instanceof UserError) throw err;
@@ -72,7 +78,7 @@ export function loadServiceText(stateDir: string, id: string): { file: ServiceFi
   }
   const problem = stateProblem(data, id);
   if (problem) throw new UserError(`state file ${path}: ${oneLine(problem)}; restore it from a backup or remove the file to start over`);
-  return { file: data as ServiceFile, text };
+  return { file: data as ServiceFile, text, settled: st };
 }
 
 /** The state file's text as it is now ('' when there is none), to tell whether another run wrote it. */
@@ -80,6 +86,9 @@ export function stateFileText(stateDir: string, id: string): string {
   const path = statePath(stateDir, id);
   return existsSync(path) ? readBounded(path, { max: MAX_STATE_BYTES }).toString('utf8') : '';
 }
+
+/** What stat says of the state file now (undefined when there is none). */
+export const stateFileStat = (stateDir: string, id: string): Stats | undefined => statSync(statePath(stateDir, id), { throwIfNoEntry: false });
 
 /** Saves atomically (under the service's lock), then prunes old chain copies and leftovers. */
 export function saveService(stateDir: string, file: ServiceFile): void {

@@ -6,10 +6,15 @@ import { ID_PATTERN } from '../config/fields.js';
 import { checkName } from '../tlsa/name.js';
 import { LINEAGE_KEY_TYPES } from '../config/types.js';
 
-type Check = (v: unknown, path: string) => string | undefined;
+/**
+ * A check returns undefined, or the problem as a function of where the value sits: the JSON path
+ * is built only for the one value that is wrong, not for every value of every file that is right.
+ */
+type Problem = (path: string) => string;
+type Check = (v: unknown) => Problem | undefined;
 
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v);
-const is = (want: string, ok: (v: unknown) => boolean): Check => (v, p) => (ok(v) ? undefined : `${p} must be ${want}, not ${typeName(v)}`);
+const is = (want: string, ok: (v: unknown) => boolean): Check => (v) => (ok(v) ? undefined : (p) => `${p} must be ${want}, not ${typeName(v)}`);
 
 const str = is('a string', (v) => typeof v === 'string');
 const num = is('a number', (v) => typeof v === 'number' && Number.isFinite(v));
@@ -17,40 +22,47 @@ const bool = is('true or false', (v) => typeof v === 'boolean');
 const int = (lo: number, hi: number) => is(`an integer ${lo}-${hi}`, (v) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi);
 const hex = is('lower-case hex', (v) => typeof v === 'string' && /^(?:[0-9a-f]{2})+$/.test(v));
 const id = is('an id of a-z 0-9 . _ - (1-64)', (v) => typeof v === 'string' && ID_PATTERN.test(v));
-const dnsName: Check = (v, p) => str(v, p) ?? (() => {
+const dnsName: Check = (v) => {
+  const notStr = str(v);
+  if (notStr) return notStr;
   try {
     checkName(v as string);
     return undefined;
   } catch (err) {
-    return `${p}: ${(err as Error).message}`;
+    return (p: string) => `${p}: ${(err as Error).message}`;
   }
-})();
+};
 
 // Loops, not lists of closures: every state file is checked on every run, a thousand per timer run.
-const list = (of: Check): Check => (v, p) => {
-  if (!Array.isArray(v)) return `${p} must be a list, not ${typeName(v)}`;
+const list = (of: Check): Check => (v) => {
+  if (!Array.isArray(v)) return (p) => `${p} must be a list, not ${typeName(v)}`;
   for (let i = 0; i < v.length; i++) {
-    const problem = of(v[i], `${p}[${i}]`);
-    if (problem) return problem;
+    const problem = of(v[i]);
+    if (problem) return (p) => problem(`${p}[${i}]`);
   }
   return undefined;
 };
-const map = (of: Check): Check => (v, p) => {
-  if (!isObj(v)) return `${p} must be an object, not ${typeName(v)}`;
+const map = (of: Check): Check => (v) => {
+  if (!isObj(v)) return (p) => `${p} must be an object, not ${typeName(v)}`;
   for (const k in v) {
-    const problem = of(v[k], `${p}[${JSON.stringify(k)}]`);
-    if (problem) return problem;
+    const problem = of(v[k]);
+    if (problem) return (p) => problem(`${p}[${JSON.stringify(k)}]`);
   }
   return undefined;
 };
-const opt = (c: Check): Check => (v, p) => (v === undefined ? undefined : c(v, p));
+const opt = (c: Check): Check => (v) => (v === undefined ? undefined : c(v));
 const shape = (fields: Record<string, Check>): Check => {
-  const entries = Object.entries(fields);
-  return (v, p) => {
-    if (!isObj(v)) return `${p || 'the file'} must be an object, not ${typeName(v)}`;
-    for (const [k, c] of entries) {
-      const problem = c(v[k], p === '' ? k : `${p}.${k}`);
-      if (problem) return problem;
+  // Index loops: destructuring each [key, check] pair allocates, once per field per file.
+  const keys = Object.keys(fields);
+  const checks = Object.values(fields);
+  return (v) => {
+    if (!isObj(v)) return (p) => `${p || 'the file'} must be an object, not ${typeName(v)}`;
+    for (let i = 0; i < keys.length; i++) {
+      const problem = checks[i]!(v[keys[i]!]);
+      if (problem) {
+        const k = keys[i]!;
+        return (p) => problem(p === '' ? k : `${p}.${k}`);
+      }
     }
     return undefined;
   };
@@ -116,8 +128,8 @@ const serviceFile = shape({
  */
 export function stateProblem(data: unknown, folderId: string): string | undefined {
   if (isObj(data) && data.version !== undefined && data.version !== 1) return `version ${JSON.stringify(data.version)} is not a version this dane-hook reads (1)`;
-  const problem = serviceFile(data, '');
-  if (problem) return problem;
+  const problem = serviceFile(data);
+  if (problem) return problem('');
   const d = data as { id: string; settings: { id: string } };
   if (d.id !== folderId) return `id ${JSON.stringify(d.id)} is not the id of its folder (${folderId})`;
   if (d.settings.id !== folderId) return `settings.id ${JSON.stringify(d.settings.id)} is not the id of its folder (${folderId})`;

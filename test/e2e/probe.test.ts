@@ -49,7 +49,11 @@ describe('e2e: the DANE probe catches what a DANE client would refuse (negative 
     const probe = startProbe({ resolverPort: s.resolver.port, tlsaName: `_26._tcp.${HOST}`, host: HOST, port: s.served.port });
     const failed = await probe.waitFor((c) => c.kind !== 'ok', 15_000, 'a failure');
     assert.equal(failed.kind, 'dns');
-    await assert.rejects(assertProbeClean(probe, []));
+    // The failure keeps the resolver's answer: rcode, flags and the NSEC that proves the denial.
+    assert.match(failed.answer ?? '', /status: NXDOMAIN/);
+    assert.match(failed.answer ?? '', /^;; flags: .*\bad\b/m);
+    assert.match(failed.answer ?? '', /\sIN\s+NSEC\s/);
+    await assert.rejects(assertProbeClean(probe, []), /the resolver's answer:\n.*status: NXDOMAIN/);
   });
 
   test('a chain switched in before its records are published (what dane-hook prevents) is caught', async () => {

@@ -6,7 +6,8 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type BindServer } from '../support/bind.js';
+import { type BindServer } from '../support/bind.js';
+import { freePort, serverToken, sharedWith } from '../support/ports.js';
 import { requireTool } from '../support/tools.js';
 import { stopProcess } from '../support/process.js';
 
@@ -34,9 +35,12 @@ export async function startResolver(bind: BindServer): Promise<Resolver> {
     await writeFile(join(dir, 'ta.ds'), `${ds.stdout}\n`);
     for (let attempt = 0; attempt < 4; attempt++) {
       const port = await freePort();
+      const identity = serverToken();
       await writeFile(join(dir, 'unbound.conf'), `server:
     interface: 127.0.0.1
     port: ${port}
+    identity: "${identity}"
+    hide-identity: no
     do-ip6: no
     do-daemonize: no
     username: ""
@@ -68,11 +72,19 @@ remote-control:
       for (let i = 0; i < 160 && proc.exitCode === null; i++) {
         const r = await execa('dig', ['@127.0.0.1', '-p', String(port), '+time=1', '+tries=1', 'SOA', zone], { reject: false });
         if (/status: NOERROR/.test(r.stdout) && /flags:[^;]* ad[ ;]/.test(r.stdout)) {
-          return { port, address: `127.0.0.1:${port}`, stop };
+          // SO_REUSEPORT: another unbound (or named) may have bound this port too; then try another
+          const why = await sharedWith(port, identity, `unbound on 127.0.0.1:${port}`);
+          if (!why) return { port, address: `127.0.0.1:${port}`, stop };
+          chunks.push(`${why}\n`);
+          break;
         }
         await sleep(50);
       }
       const text = chunks.join('');
+      if (/is shared with another server/.test(text)) {
+        await stopProcess(proc);
+        continue;
+      }
       if (proc.exitCode === null) throw new Error(`unbound on ${port} did not validate ${zone} within 8 s:\n${text.slice(-2000)}`);
       if (!/address already in use|can't bind/i.test(text)) throw new Error(`unbound exited (${proc.exitCode}):\n${text.slice(-2000)}`);
     }

@@ -61,6 +61,36 @@ describe('per-combination readiness against a real BIND', () => {
     assert.equal(await bind.serial(), serial);
   });
 
+  test('an advance checks --activate-dir when it would promote: a file there is exit 2, one line, no DNS change, still pending', async () => {
+    const st = join(dir, 'st4');
+    const active = join(dir, 'active4');
+    const a = pki.leaves['ec-p256'];
+    const name = '_27._tcp.mx.example.test';
+    const r1 = await runCli(['deploy', ...base(st, active), '--tlsa-name', name, '--cert', a.cert, '--chain', a.chain, '--key', a.key]);
+    assert.equal(r1.exitCode, 0, r1.stderr);
+    await new Promise((r) => setTimeout(r, 2500));
+    const b = await renewLeaf(pki, a, join(dir, 'b4'));
+    const r2 = await runCli(['deploy', ...base(st, active), '--tlsa-name', name, '--cert', b.cert, '--chain', b.chain, '--key', b.key]);
+    assert.equal(r2.exitCode, 0, r2.stderr);
+    // The activate dir turns into a file before the promoting advance.
+    await rm(active, { recursive: true, force: true });
+    await writeFile(active, 'x');
+    await new Promise((r) => setTimeout(r, 2500));
+    const serial = await bind.serial();
+    const r3 = await runCli(['advance', '--state-dir', st]);
+    assert.equal(r3.exitCode, 2, r3.stderr);
+    assert.match(r3.stderr, /--activate-dir .*active4 is a file/);
+    assert.equal(r3.stderr.trim().split('\n').length, 1, r3.stderr);
+    assert.equal(await bind.serial(), serial, 'no DNS change');
+    const status = await runCli(['status', '--state-dir', st]);
+    assert.match(status.stdout, /pending/, 'the new chain is still pending');
+    // Put right, the next advance promotes.
+    await rm(active, { force: true });
+    const r4 = await runCli(['advance', '--state-dir', st]);
+    assert.equal(r4.exitCode, 0, r4.stderr);
+    assert.equal(await spkiHash(join(active, 'cert.pem')), await spkiHash(b.cert), 'promoted');
+  });
+
   test('an --activate-dir whose parent does not exist: exit 2 before any DNS change', async () => {
     const serial = await bind.serial();
     const a = pki.leaves['ec-p256'];

@@ -4,13 +4,14 @@
 // TSIG, real nsupdate, state made by the built CLI.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../support/bind.js';
 import { makePki, type LeafPaths } from '../support/pki.js';
 import { runCli } from '../support/cli.js';
 import { prepareIdleOrLocked, type Trigger } from '../../src/engine/run.js';
+import { SETTLED_MS } from '../../src/io/file-stamp.js';
 import { acquireLock } from '../../src/state/lock.js';
 import { listServices, loadService, lockPath } from '../../src/state/store.js';
 import type { ServiceSettings } from '../../src/config/types.js';
@@ -105,5 +106,30 @@ describe('an idle advance takes no lock; a busy one re-reads a state changed bef
     assert.equal(r.checks, 2, 'the renewal check and the decision ran again on the new file');
     assert.equal(r.p.loadedText, written);
     assert.ok(r.p.file.history.some((h) => h.what === 'another run'));
+  });
+  test('a settled state file: the same stat under the lock stands without a read; rewritten in place (same inode, same size), prepared again', async () => {
+    await forgetSeen();
+    // Left alone long enough for its stat to tell any later write (io/file-stamp.ts).
+    await new Promise((r) => setTimeout(r, SETTLED_MS + 200));
+    const same = await prepare();
+    assert.equal(same.locks, 1);
+    assert.ok(same.p.loadedStat, 'the first read kept its stat: the lock compares it');
+    assert.equal(same.checks, 1, 'unchanged: the decision stands');
+
+    const old = await stat(stateFile());
+    let written = '';
+    const r = await prepare(async () => {
+      // Another run's write that only stat's times tell: the same length, into the same inode.
+      const data = JSON.parse(await readFile(stateFile(), 'utf8'));
+      data.updatedAt += 1;
+      written = `${JSON.stringify(data, null, 2)}\n`;
+      await writeFile(stateFile(), written);
+    });
+    const now = await stat(stateFile());
+    assert.equal(now.ino, old.ino, 'written in place');
+    assert.equal(now.size, old.size, 'at the same size');
+    assert.equal(r.checks, 2, 'the changed file was read again and decided again');
+    assert.equal(r.p.loadedText, written);
+    assert.equal(r.p.file.updatedAt, JSON.parse(written).updatedAt);
   });
 });

@@ -3,11 +3,12 @@
 // secondary fed by AXFR/NOTIFY whose transfers can be held back to simulate lag.
 import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopProcess } from './process.js';
+import { freePort, PortShared, serverToken, soleServer } from './ports.js';
+
+export { freePort };
 
 export interface BindOptions {
   /** default 'example.test' */
@@ -65,27 +66,6 @@ export interface BindServer {
 
 const READY_TIMEOUT_MS = 8000;
 
-/** A port free for both TCP and UDP on 127.0.0.1, as the OS hands it out. */
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free TCP+UDP port on 127.0.0.1 after 20 tries');
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** dig's answer; a timeout (named busy re-signing on a loaded machine) is asked again, a few times. */
@@ -112,8 +92,9 @@ function zoneFile(zone: string, ttl: number, minimum: number, extra: string[]): 
   ].join('\n');
 }
 
-function commonOptions(dir: string, port: number, querylog = false): string {
+function commonOptions(dir: string, port: number, serverId: string, querylog = false): string {
   return `options {
+    server-id "${serverId}";
     querylog ${querylog ? 'yes' : 'no'};
     directory "${dir}";
     pid-file none;
@@ -134,6 +115,7 @@ controls { };
 interface PrimaryConf {
   dir: string;
   port: number;
+  serverId: string;
   zone: string;
   keyNames: string[];
   keyFiles: string[];
@@ -151,7 +133,7 @@ function primaryConf(o: PrimaryConf): string {
   const signing = o.signed ? `key-directory "${o.dir}/keys"; dnssec-policy ${o.nsec3 ? 'nsec3' : 'default'}; inline-signing yes;` : '';
   const nsec3Policy = 'dnssec-policy nsec3 { keys { csk lifetime unlimited algorithm ecdsap256sha256; }; nsec3param iterations 0 optout no salt-length 0; };';
   return `${o.keyFiles.map((f) => `include "${f}";`).join('\n')}
-${commonOptions(o.dir, o.port, o.querylog)}
+${commonOptions(o.dir, o.port, o.serverId, o.querylog)}
 ${o.nsec3 ? nsec3Policy : ''}
 zone "${o.zone}" {
     type primary;
@@ -163,8 +145,8 @@ zone "${o.zone}" {
 `;
 }
 
-function secondaryConf(o: { dir: string; port: number; zone: string; primaryPort: number }): string {
-  return `${commonOptions(o.dir, o.port)}
+function secondaryConf(o: { dir: string; port: number; serverId: string; zone: string; primaryPort: number }): string {
+  return `${commonOptions(o.dir, o.port, o.serverId)}
 zone "${o.zone}" {
     type secondary;
     file "${o.dir}/secondary.db";
@@ -196,15 +178,18 @@ async function stopNamed(n: Named | undefined): Promise<void> {
   await stopProcess(n?.proc);
 }
 
-/** Polls until `ready()` holds; fails early with named's log when it exits or cannot bind. */
-async function waitReady(n: Named, what: string, ready: () => Promise<boolean>): Promise<void> {
+/**
+ * Polls until `ready()` holds, then checks no other server shares the port (PortShared);
+ * fails early with named's log when it exits or cannot bind.
+ */
+async function waitReady(n: Named, what: string, port: number, serverId: string, ready: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     await sleep(40); // named needs ~150 ms anyway; by then a bind failure is in its log
     // named exits with "unable to listen on any configured interfaces" when the port was taken meanwhile
     if (/address in use|unable to listen|interface .* failed/i.test(namedLog(n))) throw new PortInUse(`${what}: port taken`);
     if (n.proc.exitCode !== null) throw new Error(`${what} exited (${n.proc.exitCode}):\n${namedLog(n).slice(-2000)}`);
-    if (await ready()) return;
+    if (await ready()) return soleServer(port, serverId, what);
   }
   throw new Error(`${what} not ready after ${READY_TIMEOUT_MS} ms:\n${namedLog(n).slice(-2000)}`);
 }
@@ -230,7 +215,7 @@ export async function startBind(opts: BindOptions = {}): Promise<BindServer> {
       return await startOnce(attempt === 0 ? opts : { ...opts, port: undefined });
     } catch (e) {
       lastError = e;
-      if (!(e instanceof PortInUse)) throw e;
+      if (!(e instanceof PortInUse || e instanceof PortShared)) throw e;
     }
   }
   throw lastError;
@@ -260,17 +245,18 @@ async function startOnce(opts: BindOptions): Promise<BindServer> {
     const port = opts.port ?? (await freePort());
     const secondaryPort = opts.secondary ? await freePort() : undefined;
     const conf = join(dir, 'named.conf');
+    const serverId = serverToken();
     const keyNames = [tsigKeyName, ...(opts.extraKeys ?? []).map((k) => k.name)];
-    await writeFile(conf, primaryConf({ dir, port, zone, keyNames, keyFiles: [tsigKeyFile, ...extraKeyFiles], signed, nsec3: opts.nsec3 ?? false, secondaryPort, querylog: opts.querylog, lockedNames: opts.lockedNames }));
+    await writeFile(conf, primaryConf({ dir, port, serverId, zone, keyNames, keyFiles: [tsigKeyFile, ...extraKeyFiles], signed, nsec3: opts.nsec3 ?? false, secondaryPort, querylog: opts.querylog, lockedNames: opts.lockedNames }));
     primary = startNamed(conf, join(dir, 'named.log'));
-    await waitReady(primary, `named on 127.0.0.1:${port}`, () => soaReady(port, zone, signed));
+    await waitReady(primary, `named on 127.0.0.1:${port}`, port, serverId, () => soaReady(port, zone, signed));
 
     const secDir = join(dir, 'secondary');
     const startSecondary = async (primaryPort: number, waitSerial: boolean): Promise<Named> => {
       const secConf = join(secDir, `named-${primaryPort}.conf`);
-      await writeFile(secConf, secondaryConf({ dir: secDir, port: secondaryPort!, zone, primaryPort }));
+      await writeFile(secConf, secondaryConf({ dir: secDir, port: secondaryPort!, serverId: `${serverId}-secondary`, zone, primaryPort }));
       const n = startNamed(secConf, join(secDir, 'named.log'));
-      await waitReady(n, `secondary named on 127.0.0.1:${secondaryPort}`, async () => {
+      await waitReady(n, `secondary named on 127.0.0.1:${secondaryPort}`, secondaryPort!, `${serverId}-secondary`, async () => {
         if (!(await soaReady(secondaryPort!, zone, signed))) return false;
         return !waitSerial || (await serialAt(secondaryPort!, zone)) === (await serialAt(port, zone));
       });

@@ -46,6 +46,11 @@ export interface ProbeCheck {
   /** openssl's "DANE TLSA ... matched ..." line. */
   matched?: string;
   detail?: string;
+  /**
+   * A DNS failure's answer as the resolver gave it (header, flags, every record line, RRSIGs
+   * cut short): a NODATA's NSEC bitmap or an NXDOMAIN's covering NSEC says where it came from.
+   */
+  answer?: string;
 }
 
 export interface Probe {
@@ -61,6 +66,8 @@ export interface DnsAnswer {
   status: string;
   ad: boolean;
   records: string[];
+  /** dig's header, flags and record lines (see ProbeCheck.answer). */
+  answer: string;
 }
 
 /** Asks the resolver with dig (+dnssec) and reads status, the AD flag and the TLSA records. */
@@ -79,7 +86,12 @@ export async function resolveTlsa(port: number, name: string): Promise<DnsAnswer
     .filter((w) => w[3] === 'TLSA' && w.length >= 8)
     .map((w) => `${w[4]} ${w[5]} ${w[6]} ${w.slice(7).join('').toLowerCase()}`)
     .sort();
-  return { status, ad: flags.split(/\s+/).includes('ad'), records };
+  const answer = out
+    .split('\n')
+    .filter((l) => /^;; (->>HEADER|flags:)|^[^;\s]/.test(l))
+    .map((l) => (/\sRRSIG\s/.test(l) ? `${l.slice(0, 60)}...` : l))
+    .join('\n');
+  return { status, ad: flags.split(/\s+/).includes('ad'), records, answer };
 }
 
 /** SHA-256 over the DER SubjectPublicKeyInfo of the first certificate in `pem` (node's crypto, not ours). */
@@ -126,7 +138,7 @@ async function checkOnce(o: ProbeOptions): Promise<ProbeCheck> {
   const at = Date.now();
   const dns = await resolveTlsa(o.resolverPort, o.tlsaName);
   if (dns.status !== 'NOERROR' || !dns.ad || dns.records.length === 0) {
-    return { at, kind: 'dns', records: dns.records, detail: `status ${dns.status}, ad ${dns.ad}, ${dns.records.length} TLSA record(s)` };
+    return { at, kind: 'dns', records: dns.records, detail: `status ${dns.status}, ad ${dns.ad}, ${dns.records.length} TLSA record(s)`, answer: dns.answer };
   }
   const usable = o.usages ? dns.records.filter((r) => o.usages!.includes(r.split(' ')[0]!)) : dns.records;
   if (usable.length === 0) return { at, kind: 'dns', records: dns.records, detail: `no TLSA record of usage ${o.usages!.join('/')} among ${dns.records.length}` };
@@ -181,8 +193,10 @@ export function startProbe(o: ProbeOptions): Probe {
 /** One line per failure, for assertion messages. */
 export function describeFailures(checks: readonly ProbeCheck[]): string {
   const bad = checks.filter((c) => c.kind !== 'ok');
-  return bad
+  const lines = bad
     .slice(0, 10)
-    .map((c) => `${new Date(c.at).toISOString()} ${c.kind}: ${c.detail ?? ''} records=[${c.records.map((r) => r.slice(0, 16)).join(', ')}] served=${c.servedSpki?.slice(0, 16)}`)
-    .join('\n');
+    .map((c) => `${new Date(c.at).toISOString()} ${c.kind}: ${c.detail ?? ''} records=[${c.records.map((r) => r.slice(0, 16)).join(', ')}] served=${c.servedSpki?.slice(0, 16)}`);
+  // The first DNS failure's whole answer: a rare one cannot be asked again.
+  const dns = bad.find((c) => c.answer !== undefined);
+  return dns ? [...lines, `first DNS failure, the resolver's answer:`, dns.answer].join('\n') : lines.join('\n');
 }

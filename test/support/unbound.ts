@@ -5,7 +5,8 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type BindServer } from './bind.js';
+import { type BindServer } from './bind.js';
+import { freePort, serverToken, sharedWith } from './ports.js';
 import { requireTool } from './tools.js';
 import { stopProcess } from './process.js';
 
@@ -35,10 +36,12 @@ async function trustAnchor(bind: AuthoritativeZone): Promise<string> {
   return ds.join('\n');
 }
 
-function config(o: { dir: string; port: number; zone: string; bindPort: number; anchor: boolean; stubs: string[] }): string {
+function config(o: { dir: string; port: number; identity: string; zone: string; bindPort: number; anchor: boolean; stubs: string[] }): string {
   return `server:
     interface: 127.0.0.1
     port: ${o.port}
+    identity: "${o.identity}"
+    hide-identity: no
     do-ip6: no
     do-daemonize: no
     username: ""
@@ -70,30 +73,38 @@ async function ready(port: number, zone: string, signed: boolean): Promise<boole
 /**
  * `stubs`: child zones on the same server. Without a stub of their own, unbound would ask the
  * glue address of a child's NS on port 53 once it has learnt the delegation.
+ * `port`: try this port first (the harness's own test); a taken or shared one is replaced by a free one.
  */
-export async function startUnbound(bind: AuthoritativeZone, opts: { stubs?: string[] } = {}): Promise<UnboundServer> {
+export async function startUnbound(bind: AuthoritativeZone, opts: { stubs?: string[]; port?: number } = {}): Promise<UnboundServer> {
   requireTool('unbound');
   const dir = await mkdtemp(join(tmpdir(), 'dane-hook-unbound-'));
   const anchor = await trustAnchor(bind);
   if (anchor) await writeFile(join(dir, 'ta.ds'), `${anchor}\n`);
   let lastLog = '';
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    await writeFile(join(dir, 'unbound.conf'), config({ dir, port, zone: bind.zone, bindPort: bind.port, anchor: anchor !== '', stubs: opts.stubs ?? [] }));
+    const port = attempt === 0 && opts.port ? opts.port : await freePort();
+    const identity = serverToken();
+    await writeFile(join(dir, 'unbound.conf'), config({ dir, port, identity, zone: bind.zone, bindPort: bind.port, anchor: anchor !== '', stubs: opts.stubs ?? [] }));
     const proc: ResultPromise = execa(requireTool('unbound'), ['-d', '-c', join(dir, 'unbound.conf')], { reject: false, stdin: 'ignore', all: true, buffer: false });
     const log: string[] = [];
     proc.all?.on('data', (d: Buffer) => log.push(d.toString()));
     const stop = () => stopProcess(proc);
     const deadline = Date.now() + 8000;
+    let shared = false;
     while (Date.now() < deadline && proc.exitCode === null) {
       await sleep(50);
       if (await ready(port, bind.zone, anchor !== '')) {
-        return { port, address: `127.0.0.1:${port}`, dir, stop: async () => (await stop(), await rm(dir, { recursive: true, force: true })) };
+        // SO_REUSEPORT: another unbound (or named) may have bound this port too; then try another
+        const why = await sharedWith(port, identity, `unbound on 127.0.0.1:${port}`);
+        if (!why) return { port, address: `127.0.0.1:${port}`, dir, stop: async () => (await stop(), await rm(dir, { recursive: true, force: true })) };
+        log.push(`${why}\n`);
+        shared = true;
+        break;
       }
     }
     lastLog = log.join('');
     await stop();
-    if (!/address already in use|could not open ports/i.test(lastLog)) break;
+    if (!shared && !/address already in use|could not open ports/i.test(lastLog)) break;
   }
   await rm(dir, { recursive: true, force: true });
   throw new Error(`unbound did not become ready for ${bind.zone}:\n${lastLog.slice(-2000)}`);

@@ -7,7 +7,7 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './bind.js';
+import { freePort, serverToken, sharedWith } from './ports.js';
 import { stopProcess } from './process.js';
 import { requireTool } from './tools.js';
 
@@ -56,8 +56,9 @@ async function signed(dir: string, zone: string, lines: string[], keyFile: strin
   await execa(requireTool('dnssec-signzone'), ['-q', '-z', '-d', dir, '-K', join(dir, 'keys'), '-o', `${zone}.`, '-f', out, ...dates, src, keyFile.replace(/\.key$/, '')]);
 }
 
-function conf(dir: string, port: number, zones: { name: string; file: string }[]): string {
+function conf(dir: string, port: number, serverId: string, zones: { name: string; file: string }[]): string {
   return `options {
+    server-id "${serverId}";
     directory "${dir}";
     pid-file none;
     session-keyfile none;
@@ -76,19 +77,25 @@ async function startNamed(dir: string, name: string, zones: { name: string; file
   let log = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
+    const serverId = serverToken();
     const file = join(dir, `${name}.conf`);
-    await writeFile(file, conf(dir, port, zones));
+    await writeFile(file, conf(dir, port, serverId, zones));
     const proc = execa(requireTool('named'), ['-g', '-c', file, '-n', '1'], { reject: false, stdin: 'ignore', all: true, buffer: false });
     const chunks: string[] = [];
     proc.all?.on('data', (d: Buffer) => chunks.push(d.toString()));
     for (let i = 0; i < 160 && proc.exitCode === null; i++) {
       await sleep(50);
       const r = await execa('dig', ['@127.0.0.1', '-p', String(port), '+norec', '+time=1', '+tries=1', 'SOA', probe], { reject: false });
-      if (/status: NOERROR/.test(r.stdout)) return { proc, port };
+      if (!/status: NOERROR/.test(r.stdout)) continue;
+      // SO_REUSEPORT: another named (or unbound) may have bound this port too; then try another
+      const why = await sharedWith(port, serverId, `named (${name}) on 127.0.0.1:${port}`);
+      if (!why) return { proc, port };
+      chunks.push(`${why}\n`);
+      break;
     }
     log = chunks.join('');
     await stopProcess(proc);
-    if (!/address in use|unable to listen/i.test(log)) break;
+    if (!/address in use|unable to listen|is shared with another server/i.test(log)) break;
   }
   throw new Error(`named (${name}) did not start:\n${log.slice(-2000)}`);
 }

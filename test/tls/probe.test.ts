@@ -8,7 +8,9 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { presentedChain, ProbeError } from '../../src/tls/probe.js';
+import { leafProbe } from '../../src/tls/presented-leaf.js';
 import { defaultStartTls } from '../../src/tls/starttls.js';
 import { makePki, openssl, type LeafPaths, type Pki, spkiHash } from '../support/pki.js';
 import { opensslDane, startStartTlsServer, startTlsServer, type Protocol } from '../support/tls-server.js';
@@ -47,6 +49,16 @@ describe('presentedChain against real TLS peers', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  test('leafProbe: the presented leaf as the state names chains (SHA-256 of its DER); a bad endpoint throws before any probe', async () => {
+    const server = await startTlsServer({ cert: leaf.cert, key: leaf.key, chain: leaf.chain });
+    try {
+      assert.equal(await leafProbe(server.address, 'none')({ servername: HOST }), createHash('sha256').update(leafDer).digest('hex'));
+    } finally {
+      await server.stop();
+    }
+    assert.throws(() => leafProbe('no-port', undefined), /endpoint 'no-port' is not HOST:PORT/);
   });
 
   for (const protocol of ['smtp', 'imap', 'pop3', 'ftp', 'xmpp'] as Protocol[]) {
