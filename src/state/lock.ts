@@ -4,9 +4,9 @@
 // lock cannot both end up holding it. (flock(2) would need a native addon: no well-kept
 // pure-JS package offers it.)
 import { openSync, closeSync, writeSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { link, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { Exit, UserError } from '../errors.js';
 import { fdStamp, fileStamp, stampOf } from '../io/file-stamp.js';
@@ -65,27 +65,28 @@ function create(path: string): Mine | undefined {
 
 /**
  * create on the libuv pool: a run over many services takes a lock each, and an O_CREAT open waits
- * on the file system's journal while other services' writes sync; the main thread must not.
+ * on the file system's journal while other services' writes sync; the main thread must not. The
+ * owner line is written to a temp file first and hard-linked into place (link fails when the lock
+ * exists): on the pool, a write queued behind other services' fsyncs could come seconds after
+ * the open, and an empty lock that old is taken over as torn. A killed take leaves only the temp
+ * file, which the service folder's tidy removes (its name is a temp file's: state/tidy.ts).
  */
 async function createAsync(path: string): Promise<Mine | undefined> {
   const line = ownerLine();
-  let fh: FileHandle;
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    fh = await open(path, 'wx', 0o600);
+    await writeFile(temp, line, { flag: 'wx', mode: 0o600 });
+    await link(temp, path);
   } catch (err) {
-    if (!exists(err)) throw err;
-    return undefined;
+    // EEXIST from the link (its dest is the lock): held by another run. Anything else is an error.
+    if (exists(err) && (err as NodeJS.ErrnoException & { dest?: string }).dest === path) return undefined;
+    throw err;
+  } finally {
+    // Also after ENOSPC in the write: no half-written temp stays behind.
+    await rm(temp, { force: true });
   }
-  let stamp: string;
-  try {
-    await fh.write(line);
-    stamp = stampOf(await fh.stat({ bigint: true }));
-  } catch (err) {
-    await fh.close();
-    dropTorn(path, err);
-  }
-  await fh.close();
-  return { line, stamp };
+  // After the temp's unlink (it changes the inode's ctime): what release compares.
+  return { line, stamp: stampOf(await stat(path, { bigint: true })) };
 }
 
 const readOr = (path: string): string | undefined => {

@@ -1,6 +1,6 @@
 // Fault injection, black box: the built CLI is killed with SIGKILL by strace at every rename,
 // every fsync (each file write reaching its temp file), every spawn (fork of nsupdate or the reload
-// command) and at the write of its lock line, during a staged deploy of a renewal and during the
+// command) and at the link of its lock into place, during a staged deploy of a renewal and during the
 // advance that promotes it, in both activate-dir forms (symlink and real folder), against a real
 // named. After each kill the timer alone (advance --wait, with the service's lineage configured)
 // must converge, also when the deploy was killed before it recorded the renewal: the renewed chain in service, in the activate
@@ -26,7 +26,7 @@ type Scenario = 'deploy' | 'advance';
 interface Point {
   scenario: Scenario;
   form: Form;
-  /** strace syscall name and the invocation number on the main thread; or the lock's write. */
+  /** strace syscall name and the invocation number on the main thread; or the lock's link into place. */
   syscall: string;
   n: number;
 }
@@ -95,11 +95,10 @@ describe('kill -9 at every write, rename and spawn of a deploy and an advance (s
   /** Runs the CLI under strace; returns the syscall names the main thread made, in order. */
   async function traced(s: Service, scenario: Scenario, inject?: { syscall: string; n: number }): Promise<{ calls: string[]; killed: boolean }> {
     const out = join(s.base, `strace-${inject?.syscall ?? 'pilot'}-${inject?.n ?? 0}.txt`);
-    const lock = join(s.state, 'services', 'mx.example.test', 'lock');
     const opts = inject === undefined
       ? ['-e', 'trace=rename,renameat,renameat2,fsync,clone,clone3,vfork']
-      : inject.syscall === 'lock-write'
-        ? ['-f', '-P', lock, '-e', 'trace=write', '-e', `inject=write:signal=KILL:when=${inject.n}`] // -f: the lock is written on a libuv pool thread
+      : inject.syscall === 'lock-link'
+        ? ['-f', '-e', 'trace=link,linkat', '-e', `inject=link,linkat:signal=KILL:when=${inject.n}`] // -f: the lock is linked into place on a libuv pool thread, the run's first link
         : ['-e', `trace=${inject.syscall}`, '-e', `inject=${inject.syscall}:signal=KILL:when=${inject.n}`];
     await execa(strace, ['-qq', '-o', out, ...opts, process.execPath, CLI, ...args(s, scenario)], { reject: false, input: '', timeout: 60_000 });
     const text = readFileSync(out, 'utf8');
@@ -174,7 +173,7 @@ describe('kill -9 at every write, rename and spawn of a deploy and an advance (s
         for (const c of calls) counts.set(c, (counts.get(c) ?? 0) + 1);
         assert.ok((counts.get('rename') ?? 0) >= 3, `the pilot renamed files: ${[...counts].join(' ')}`);
         if (scenario === 'advance') assert.ok((counts.get('clone') ?? 0) >= 2, `the pilot spawned nsupdate and the reload: ${[...counts].join(' ')}`);
-        const points: Point[] = [{ scenario, form, syscall: 'lock-write', n: 1 }];
+        const points: Point[] = [{ scenario, form, syscall: 'lock-link', n: 1 }];
         for (const [syscall, count] of counts) if (syscall !== 'clone3') for (let n = 1; n <= count; n++) points.push({ scenario, form, syscall, n });
 
         const pairedAtKill: string[] = [];
@@ -199,7 +198,7 @@ describe('kill -9 at every write, rename and spawn of a deploy and an advance (s
         assert.deepEqual(notKilled, [], 'every kill point was reached');
         if (form === 'symlink') assert.deepEqual(pairedAtKill, [], 'the symlink form never pairs a certificate with another key');
         else if (pairedAtKill.length > 0) process.stderr.write(`# real folder form, mismatched pair right at the kill (converged after): ${pairedAtKill.join('; ')}\n`);
-        process.stderr.write(`# ${scenario}/${form}: ${points.length} kill points (${[...counts].filter(([c]) => c !== 'clone3').map(([c, n]) => `${n} ${c}`).join(', ')}, 1 lock write), all converged\n`);
+        process.stderr.write(`# ${scenario}/${form}: ${points.length} kill points (${[...counts].filter(([c]) => c !== 'clone3').map(([c, n]) => `${n} ${c}`).join(', ')}, 1 lock link), all converged\n`);
       });
     }
   }
