@@ -80,6 +80,8 @@ async function createAsync(path: string): Promise<Mine | undefined> {
   } catch (err) {
     // EEXIST from the link (its dest is the lock): held by another run. Anything else is an error.
     if (exists(err) && (err as NodeJS.ErrnoException & { dest?: string }).dest === path) return undefined;
+    // A write's ENOSPC names no file: the lock's path is what the user must see.
+    if ((err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = path;
     throw err;
   } finally {
     // Also after ENOSPC in the write: no half-written temp stays behind.
