@@ -146,6 +146,12 @@ export function evaluateEndpoint(f: EndpointFacts, now: number, t: Thresholds): 
   const fileCerts = f.files && 'certs' in f.files ? f.files.certs : undefined;
   const announced: EndpointVerdict['announced'] = [];
   const stale: TlsaRecord[] = [];
+  // A record the resolver still holds but that every authoritative server has withdrawn is a
+  // cache leftover: it goes by itself within its TTL, so there is nothing to remove (a run right
+  // after a rollover's withdrawal would otherwise warn).
+  const everyAuthAnswered = f.auth.length > 0 && f.auth.every((a) => a.status !== 'error');
+  const servedByAuth = new Set(f.auth.flatMap((a) => a.records.map(recordKey)));
+  const leftover = (r: TlsaRecord) => everyAuthAnswered && !servedByAuth.has(recordKey(r));
   for (const r of records) {
     const j = judged.get(r)!;
     // Defects of the record itself hold whatever chain is presented.
@@ -160,7 +166,7 @@ export function evaluateEndpoint(f: EndpointFacts, now: number, t: Thresholds): 
       f.others?.find((o) => usableFor(judgeRecord(r, o.certs, ctx)))?.role;
     if (role) announced.push({ record: recordText(r), role });
     else if (j.defect && certs) add('WARNING', j.defect.code, `${short(r)} at ${f.name} ${j.defect.text}`);
-    else stale.push(r);
+    else if (!leftover(r)) stale.push(r);
   }
   // Without the chain nothing can be called stale: it might be the one that matches.
   if (certs && stale.length > 0) {

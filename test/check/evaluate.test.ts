@@ -80,6 +80,18 @@ describe('evaluate (pure)', () => {
     assert.deepEqual(v.stale, [`3 1 1 ${'ab'.repeat(32)}`]);
   });
 
+  test('a record the resolver still caches after every authoritative server withdrew it is not stale (it expires by itself)', () => {
+    const old = parseRecord(`3 1 1 ${'ab'.repeat(32)}`);
+    const cached = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ta, old] }, auth: [auth('a', [ee, ta]), auth('b', [ee, ta])] }), now, T);
+    assert.deepEqual(codes(cached), []);
+    // Still served by one authoritative server: stale.
+    const oneServes = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ta, old] }, auth: [auth('a', [ee, ta]), auth('b', [ee, ta, old])] }), now, T);
+    assert.deepEqual(codes(oneServes), ['auth-disagree', 'stale']);
+    // An authoritative server that did not answer: what it serves is unknown, so still stale.
+    const unknown = evaluateEndpoint(facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ta, old] }, auth: [auth('a', [ee, ta]), { server: 'b', status: 'error', records: [], signed: false }] }), now, T);
+    assert.ok(codes(unknown).includes('stale'), codes(unknown).join(','));
+  });
+
   test('records announced for the pending chain or the next key are not stale', () => {
     const v = evaluateEndpoint(
       facts({ resolver: { resolver: 'r', status: 'ok', ad: true, records: [ee, ta, newEe] }, auth: [auth('a', [ee, ta, newEe])], expected: [{ role: 'next key', records: [newEe] }] }),
