@@ -6,7 +6,7 @@ import { chown, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, sym
 import { basename, dirname, join } from 'node:path';
 import { Exit, UserError } from '../errors.js';
 import { writeFileAtomic, writeFilesAtomicSync, type FilesWriter } from '../state/atomic.js';
-import { removeTempFiles, TEMP_FILE, tidyLinkTemps } from '../state/tidy.js';
+import { removeTempFiles, removeTempFilesAsync, tidyLinkTemps } from '../state/tidy.js';
 import { loadExeca } from '../child-process.js';
 
 const FILES: [string, number][] = [
@@ -102,9 +102,12 @@ export async function writeActivateDir(fromDir: string, activateDir: string, wri
     // absent: make it a symlink
   }
   if (real) {
-    const files = FILES.map(([name, mode]) => ({ path: join(activateDir, name), from: join(fromDir, name), ...(ownerOf(join(activateDir, name)) ?? { mode }) }));
+    const files = await Promise.all(FILES.map(async ([name, mode]) => ({ path: join(activateDir, name), from: join(fromDir, name), ...((await ownerOfIn(IN_LOOP, join(activateDir, name))) ?? { mode }) })));
     checkCanChown(files);
-    for (const f of [...files].reverse()) writeKeeping(f.path, readFileSync(f.from), f);
+    for (const f of [...files].reverse()) {
+      writeFileAtomic(f.path, readFileSync(f.from), f.mode);
+      await keepOwner(IN_LOOP, f.path, f);
+    }
     removeTempFiles(activateDir, 0); // a killed promotion's
     return;
   }
@@ -121,7 +124,7 @@ export async function writeActivateDir(fromDir: string, activateDir: string, wri
   const files = await Promise.all(FILES.map(async ([name, mode]) => ({ path: join(version, name), from: join(fromDir, name), ...((previous !== undefined && (await ownerOfIn(io, join(activateDir, name)))) || { mode }) })));
   checkCanChown(files);
   // A version folder that is there already is a killed promotion's: its temp files go.
-  await removeTempFilesIn(io, version);
+  await (writer ? removeTempFilesAsync(version, 0) : removeTempFiles(version, 0));
   await io.mkdir(version, { recursive: true, mode: 0o755 });
   // Not live until the link swaps: the files are written together, the folder synced once. A stored
   // file that already has the mode and owner its version needs is linked, not written again.
@@ -138,17 +141,6 @@ export async function writeActivateDir(fromDir: string, activateDir: string, wri
     if (dir !== version && dir !== previous) await io.rm(dir, { recursive: true, force: true });
   }
   tidyLinkTemps(activateDir);
-}
-
-/** removeTempFiles(dir, 0) through `io`; nothing when the folder is not there. */
-async function removeTempFilesIn(io: LinkIo, dir: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await io.readdir(dir);
-  } catch {
-    return;
-  }
-  for (const n of names) if (TEMP_FILE.test(n)) await io.rm(join(dir, n), { force: true });
 }
 
 interface Owner {
@@ -170,14 +162,6 @@ async function sameOwner(io: LinkIo, path: string, want: Owner): Promise<boolean
 
 const ownerFrom = (st: { mode: number; uid: number; gid: number }): Owner => ({ mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
 
-function ownerOf(path: string): Owner | undefined {
-  try {
-    return ownerFrom(statSync(path));
-  } catch {
-    return undefined;
-  }
-}
-
 async function ownerOfIn(io: LinkIo, path: string): Promise<Owner | undefined> {
   try {
     return ownerFrom(await io.stat(path));
@@ -196,13 +180,6 @@ function checkCanChown(files: (Owner & { path: string })[]): void {
       throw new UserError(`${f.path} belongs to ${f.uid}:${f.gid}, which dane-hook (uid ${uid}) cannot give its replacement: run it as root or as that owner`);
     }
   }
-}
-
-function writeKeeping(path: string, data: Buffer, owner: Owner): void {
-  writeFileAtomic(path, data, owner.mode);
-  if (owner.uid === undefined || owner.gid === undefined) return;
-  const now = statSync(path);
-  if (now.uid !== owner.uid || now.gid !== owner.gid) chownSync(path, owner.uid, owner.gid);
 }
 
 async function keepOwner(io: LinkIo, path: string, owner: Owner): Promise<void> {

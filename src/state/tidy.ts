@@ -109,6 +109,11 @@ export function removeTempFiles(dir: string, depth = 2): void {
   walk(dir, temps(depth));
 }
 
+/** removeTempFiles on the libuv pool. */
+export function removeTempFilesAsync(dir: string, depth = 2): Promise<void> {
+  return walkAsync(dir, temps(depth));
+}
+
 /**
  * After the state is durable: removes chain folders it no longer names (pruned ones, and those a
  * killed deploy stored but never recorded) and temp files.
