@@ -18,5 +18,9 @@ if (files.length === 0) {
   console.error('run-tests: no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+// A hung test fails after 20 minutes (the longest, an 8-minute e2e run, fits) instead of holding CI
+// until its deadline with nothing said; --test-force-exit ends a file whose tests are done even if
+// a leaked server handle would keep it alive.
+const safety = ['--test-timeout=1200000', '--test-force-exit'];
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...safety, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { startBind } from './bind.js';
 import { startUnbound } from './unbound.js';
-import { freePort, reservePort } from './ports.js';
+import { createServer } from 'node:net';
+import { freePort, idServer, reservePort, sharedWith } from './ports.js';
 
 const portsModule = new URL('./ports.js', import.meta.url).href;
 
@@ -72,5 +73,25 @@ test('startUnbound: two unbound started at once on the same port end up on two p
     }
   } finally {
     await bind.stop();
+  }
+});
+
+// CI hung here for an hour: a server stopping on a shared port closed connections without an
+// answer, and the id.server probe only had an idle timeout, which a closed socket never fires.
+test('id.server probe settles when the server closes without answering, or never answers (times out of the test instead of hanging on the old probe)', { timeout: 15000 }, async () => {
+  const sockets = new Set<import('node:net').Socket>();
+  const closer = createServer((c) => c.end());
+  const silent = createServer((c) => void sockets.add(c)); // holds the connection open, says nothing
+  const listen = (s: typeof closer) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)));
+  const [closerPort, silentPort] = [await listen(closer), await listen(silent)];
+  try {
+    assert.equal(await idServer(closerPort), '(closed without an answer)');
+    assert.equal(await idServer(silentPort, 300), '(timeout)');
+    const why = await sharedWith(closerPort, 'ours', 'a test server', 4);
+    assert.match(why ?? '', /shared with another server \(id\.server answered \(closed without an answer\), ours is ours\)/);
+  } finally {
+    for (const c of sockets) c.destroy();
+    closer.close();
+    silent.close();
   }
 });

@@ -98,14 +98,19 @@ export async function freePort(): Promise<number> {
 /** A token for a server's `server-id` (named) or `identity` (unbound). */
 export const serverToken = (): string => `dane-hook-${process.pid}-${randomBytes(6).toString('hex')}`;
 
-/** The server's `id.server CH TXT` over one new TCP connection, or an error text. */
-function idServer(port: number): Promise<string> {
+/**
+ * The server's `id.server CH TXT` over one new TCP connection, or an error text. Always settles:
+ * a server that closes without answering (one being stopped on a shared port) is an answer too;
+ * without the close handler such a connection left the promise pending for ever (CI hung).
+ */
+export function idServer(port: number, timeoutMs = 2000): Promise<string> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
-    const done = (v: string) => (s.destroy(), resolve(v));
-    s.setTimeout(2000, () => done('(timeout)'));
+    const timer = setTimeout(() => done('(timeout)'), timeoutMs);
+    const done = (v: string) => (clearTimeout(timer), s.destroy(), resolve(v));
     s.once('error', (e) => done(`(${e.message})`));
+    s.once('close', () => done('(closed without an answer)'));
     s.once('connect', () => {
       s.write(packet.streamEncode({ type: 'query', id: 1, questions: [{ type: 'TXT', class: 'CH', name: 'id.server' }] }));
     });
