@@ -56,12 +56,14 @@ function targetOf(views: ServiceSettings[], trigger: Extract<Trigger, { kind: 'd
   return view;
 }
 
-export async function runLineagesLocked(stateDir: string, settings: ServiceSettings, trigger: Trigger, opts: RunOptions, clock: () => number): Promise<RunReport> {
+export async function runLineagesLocked(stateDir: string, settings: ServiceSettings, given: Trigger, opts: RunOptions, clock: () => number): Promise<RunReport> {
   const views = lineageViews(settings);
   const byLineage = Object.fromEntries(views.map((v) => [v.lineage!, v]));
-  const file = loadService(stateDir, settings.id) ?? newFile(settings, clock());
+  const loadedFile = loadService(stateDir, settings.id);
+  const file = loadedFile ?? newFile(settings, clock());
   file.settings = settings;
   adoptSingle(file, views);
+  const trigger = given.kind === 'advance' && opts.renewalCheck ? (unreportedRenewal(views, loadedFile && file, opts.renewalCheck) ?? given) : given;
   const slotOf = (lineage: string): RolloverState => withValidity(file.lineages?.[lineage] ?? emptyState(), file);
   const warnings: string[] = [];
   // Lineages the config no longer names: their records go (those a configured lineage needs are handed over).
@@ -130,6 +132,22 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
   file.updatedAt = clock();
   saveService(stateDir, file);
   return report;
+}
+
+/**
+ * advance's safety net, per lineage: the first lineage whose configured files hold a certificate
+ * the state does not know is deployed by this run (a second one by the next run). Each lineage is
+ * judged against its own slot and chains; certSeen is one stamp per file, so lineages are read each time.
+ */
+function unreportedRenewal(views: ServiceSettings[], known: ServiceFile | undefined, check: NonNullable<RunOptions['renewalCheck']>): Trigger | undefined {
+  for (const v of views) {
+    // Only this lineage's chains count: another key type's newer certificate would make a renewal look like a rollback.
+    const chains = Object.fromEntries(Object.entries(known?.chains ?? {}).filter(([, c]) => matchesKeyType(v.lineage!, c.keyType)));
+    const own = known && (({ certSeen: _one, ...rest }) => ({ ...rest, chains, rollover: known.lineages?.[v.lineage!] ?? emptyState() }))(known);
+    const t = check(v, own);
+    if (t.kind === 'deploy') return t;
+  }
+  return undefined;
 }
 
 /** A retired lineage's records become the configured lineage's that needs them (once). */

@@ -4,7 +4,7 @@
 // chain is not presented keeps its stale records while the other's go. Real named, real s_server.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../support/bind.js';
@@ -171,4 +171,37 @@ test('a lineage removed from the config: with --connect its records stay while t
   assert.equal(again.exitCode, 0, again.stderr);
   assert.equal(again.stderr.trim(), 'retire: nothing to do', 'no warning once the lineage is retired');
   assert.equal((await dig()).trim().split('\n').length, 2);
+});
+
+test('advance deploys a lineage\'s renewal that no hook reported; a second advance does not deploy it again', async () => {
+  const name = '_443._tcp.unreported.example.test';
+  const rsa = pki.leaves.rsa;
+  // The ECDSA lineage's configured files, renewed in place later (as certbot does with no deploy hook run).
+  const ecDir = join(dir, 'unreported-ec');
+  await mkdir(ecDir);
+  const place = async (l: LeafPaths) => {
+    for (const f of ['cert', 'key', 'chain'] as const) await copyFile(l[f], join(ecDir, `${f}.pem`));
+  };
+  const ec1 = pki.leaves['ec-p256'];
+  await place(ec1);
+  const configured = { keyType: 'ecdsa', cert: join(ecDir, 'cert.pem'), key: join(ecDir, 'key.pem'), chain: join(ecDir, 'chain.pem') };
+  const server = await serve(rsa, ec1);
+  const c = await config('unreported', server.address, [source('rsa', rsa), configured], name, 'unreported.example.test');
+  const both = await runCli(['deploy', '--config', c]);
+  assert.equal(both.exitCode, 0, both.stderr);
+  const settle = await runCli(['advance', '--config', c, '--wait', '--max-wait', '20'], { timeoutMs: 40_000 });
+  assert.equal(settle.exitCode, 0, settle.stderr);
+  assert.doesNotMatch(settle.stderr, /no deploy hook reported/, 'the deployed certificates are known');
+
+  const ec2 = await renewLeaf(pki, ec1, join(dir, 'unreported-ec2'));
+  await place(ec2);
+  const adv = await runCli(['advance', '--config', c]);
+  assert.equal(adv.exitCode, 0, adv.stderr);
+  assert.match(adv.stderr, /dane-hook: warning: unreported\.example\.test\/ecdsa: .*cert\.pem holds a certificate .* that no deploy hook reported: deploying it now/);
+  const rrset = (await bind.dig(['+short', '+split=0', 'TLSA', `${name}.`])).toLowerCase();
+  assert.ok(rrset.includes(await spkiHash(ec2.cert)), `the renewed ECDSA key is published: ${rrset}`);
+  for (const l of [rsa, ec1]) assert.ok(rrset.includes(await spkiHash(l.cert)), `${l.cert} stays while the new one waits: ${rrset}`);
+  const again = await runCli(['advance', '--config', c]);
+  assert.equal(again.exitCode, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, /no deploy hook reported/, 'a known certificate is not deployed twice');
 });

@@ -6,6 +6,7 @@ import { Exit } from '../../errors.js';
 import type { ServiceFile } from '../../state/store.js';
 import { unreportedRenewal } from '../../acme/renewal.js';
 import { shownValue } from '../../io/shown.js';
+import { shownId } from '../../config/lineages.js';
 import { materialCache } from '../../engine/material-cache.js';
 import type { MaterialReader } from '../../tlsa/load.js';
 import type { ServiceSettings } from '../../config/types.js';
@@ -28,7 +29,7 @@ function renewalCheck(read: MaterialReader): (s: ServiceSettings, known: Service
   return (s, known) => {
     const r = unreportedRenewal(s.source, known, read);
     if (r.kind !== 'renewed') return r.kind === 'none' && r.seen ? { kind: 'advance', certSeen: r.seen } : { kind: 'advance' };
-    process.stderr.write(`dane-hook: warning: ${s.id}: ${shownValue(r.files.cert)} holds a certificate (${r.leafId.slice(0, 12)}, expires ${r.notAfter}) that no deploy hook reported: deploying it now\n`);
+    process.stderr.write(`dane-hook: warning: ${shownId(s)}: ${shownValue(r.files.cert)} holds a certificate (${r.leafId.slice(0, 12)}, expires ${r.notAfter}) that no deploy hook reported: deploying it now\n`);
     return { kind: 'deploy', files: r.files };
   };
 }
