@@ -63,7 +63,7 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
   const file = loadedFile ?? newFile(settings, clock());
   file.settings = settings;
   adoptSingle(file, views);
-  const trigger = given.kind === 'advance' && opts.renewalCheck ? (unreportedRenewal(views, loadedFile && file, opts.renewalCheck) ?? given) : given;
+  const trigger = given.kind === 'advance' && opts.renewalCheck ? (unreportedLineageRenewal(views, loadedFile && file, opts.renewalCheck) ?? given) : given;
   const slotOf = (lineage: string): RolloverState => withValidity(file.lineages?.[lineage] ?? emptyState(), file);
   const warnings: string[] = [];
   // Lineages the config no longer names: their records go (those a configured lineage needs are handed over).
@@ -139,7 +139,7 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
  * the state does not know is deployed by this run (a second one by the next run). Each lineage is
  * judged against its own slot and chains; certSeen is one stamp per file, so lineages are read each time.
  */
-function unreportedRenewal(views: ServiceSettings[], known: ServiceFile | undefined, check: NonNullable<RunOptions['renewalCheck']>): Trigger | undefined {
+function unreportedLineageRenewal(views: ServiceSettings[], known: ServiceFile | undefined, check: NonNullable<RunOptions['renewalCheck']>): Trigger | undefined {
   for (const v of views) {
     // Only this lineage's chains count: another key type's newer certificate would make a renewal look like a rollback.
     const chains = Object.fromEntries(Object.entries(known?.chains ?? {}).filter(([, c]) => matchesKeyType(v.lineage!, c.keyType)));
