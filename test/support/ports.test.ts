@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { startBind } from './bind.js';
 import { startUnbound } from './unbound.js';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { freePort, idServer, reservePort, sharedWith } from './ports.js';
 
@@ -93,5 +94,15 @@ test('id.server probe settles when the server closes without answering, or never
     for (const c of sockets) c.destroy();
     closer.close();
     silent.close();
+  }
+});
+
+// dig binds its UDP source port with SO_REUSEPORT, as the test servers do: a source port inside the
+// ephemeral range could be a server's port, and dig then reads its own query as the answer.
+test('freePort hands out ports below the ephemeral range, which no client is given as a source port', async () => {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  for (let i = 0; i < 20; i++) {
+    const port = await freePort();
+    assert.ok(port > 1024 && port < low, `port ${port} is inside the ephemeral range from ${low}`);
   }
 });

@@ -2,7 +2,7 @@
 // Why: named (9.18) and unbound bind with SO_REUSEPORT, so a second server on a port already in use
 // starts without error and the kernel splits queries between the two (seen in a test: a DANE probe
 // answered by another file's server). A port that is free "at the moment" is not enough.
-// - freePort(): a port free for TCP and UDP now, and reserved in a file (O_EXCL) under
+// - freePort(): a port below the ephemeral range, free for TCP and UDP now, and reserved in a file (O_EXCL) under
 //   tmpdir()/dane-hook-test-ports-UID/PORT that holds the owner's pid until this process exits.
 //   Other processes skip it; a reservation whose pid is dead is removed (and the port skipped).
 // - soleServer(): after start, asks `id.server CH TXT` over TCP on many fresh connections (TCP: named
@@ -69,14 +69,26 @@ export function reservePort(port: number): boolean {
   return false;
 }
 
-const osPort = () =>
-  new Promise<number>((resolve, reject) => {
+// Below the kernel's ephemeral range. dig (and named, unbound) bind their UDP sockets with
+// SO_REUSEPORT, so the kernel may give a dig query a source port that a test server holds with
+// SO_REUSEPORT too; then the server's packets are split between the two sockets, and dig reads its
+// own query as the answer (NOERROR, flags "rd ad", no records: seen in the e2e DANE probe).
+// A port below the range is never handed out as a source port.
+function candidateRange(): [number, number] {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // not Linux: the usual default
+  }
+  return [Math.min(20000, low - 2000), low - 1];
+}
+
+const tcpFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 
 const udpFree = (port: number) =>
@@ -88,9 +100,10 @@ const udpFree = (port: number) =>
 
 /** A port free for both TCP and UDP on 127.0.0.1, reserved against the other test processes until this one exits. */
 export async function freePort(): Promise<number> {
+  const [low, high] = candidateRange();
   for (let i = 0; i < 50; i++) {
-    const port = await osPort();
-    if ((await udpFree(port)) && reservePort(port)) return port;
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if ((await tcpFree(port)) && (await udpFree(port)) && reservePort(port)) return port;
   }
   throw new Error(`no free TCP+UDP port on 127.0.0.1 after 50 tries (reservations in ${dir})`);
 }
