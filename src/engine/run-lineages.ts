@@ -141,13 +141,17 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
  */
 function unreportedLineageRenewal(views: ServiceSettings[], known: ServiceFile | undefined, check: NonNullable<RunOptions['renewalCheck']>): Trigger | undefined {
   for (const v of views) {
-    // Only this lineage's chains count: another key type's newer certificate would make a renewal look like a rollback.
-    const chains = Object.fromEntries(Object.entries(known?.chains ?? {}).filter(([, c]) => matchesKeyType(v.lineage!, c.keyType)));
-    const own = known && (({ certSeen: _one, ...rest }) => ({ ...rest, chains, rollover: known.lineages?.[v.lineage!] ?? emptyState() }))(known);
-    const t = check(v, own);
+    const t = check(v, known && lineageKnown(known, v.lineage!));
     if (t.kind === 'deploy') return t;
   }
   return undefined;
+}
+
+/** The state as one lineage sees it: its slot, and only its key type's chains (another key type's newer certificate would make a renewal look like a rollback). */
+function lineageKnown(file: ServiceFile, lineage: LineageKeyType): ServiceFile {
+  const { certSeen: _onePerFile, ...rest } = file;
+  const chains = Object.fromEntries(Object.entries(file.chains).filter(([, c]) => matchesKeyType(lineage, c.keyType)));
+  return { ...rest, chains, rollover: file.lineages?.[lineage] ?? emptyState() };
 }
 
 /** A retired lineage's records become the configured lineage's that needs them (once). */
