@@ -62,14 +62,14 @@ export async function query(server: ServerAddress, name: string, type: packet.Re
     const id = randomInt(0, 65536);
     const message = packet.encode(request(id, name, type, options));
     try {
-      const raw = tcp ? await askTcp(target, message, timeoutMs) : await udp(target, message, timeoutMs, (buf) => matches(buf, id, name, type));
+      const raw = tcp ? await askTcp(target, message, timeoutMs) : await udp(target, message, timeoutMs, (buf) => matches(buf, message));
       if (!tcp && raw.length >= 3 && (raw[2]! & TC_BIT) !== 0) {
         tcp = true; // truncated: the same question again over TCP, not counted as a try
         attempt--;
         continue;
       }
       const reply = packet.decode(raw) as DnsReply;
-      if (tcp && !matches(raw, id, name, type)) throw fail('the TCP reply does not match the question');
+      if (tcp && !matches(raw, message)) throw fail('the TCP reply does not match the question');
       if (reply.rcode !== 'NOERROR' && reply.rcode !== 'NXDOMAIN') throw fail(reply.rcode, undefined, reply.rcode);
       return reply;
     } catch (e) {
@@ -96,16 +96,25 @@ function request(id: number, name: string, type: packet.RecordType, options: Que
   };
 }
 
-/** A reply belongs to our question: same id, a response, same name (any case) and type. */
-function matches(raw: Buffer, id: number, name: string, type: string): boolean {
-  if (raw.length < 12 || raw.readUInt16BE(0) !== id || (raw[2]! & 0x80) === 0) return false;
-  try {
-    const q = packet.decode(raw).questions?.[0];
-    // A truncated reply may fail to decode past the question; the header check above is enough then.
-    return q !== undefined && q.type === type && q.name.toLowerCase() === name.replace(/\.$/, '').toLowerCase();
-  } catch {
-    return (raw[2]! & TC_BIT) !== 0;
+/**
+ * A reply belongs to our question: a response with our id whose question is ours (the name in
+ * any case). Compared as bytes with the question we sent, so a reply is decoded once, not twice;
+ * a truncated reply matches on its question alone.
+ */
+export function matches(raw: Buffer, sent: Buffer): boolean {
+  if (raw.length < 12 || raw.readUInt16BE(0) !== sent.readUInt16BE(0) || (raw[2]! & 0x80) === 0 || raw.readUInt16BE(4) === 0) return false;
+  // Our question's name ends at its root label (we never compress it); then type and class.
+  let end = 12;
+  while (end < sent.length && sent[end] !== 0) end += sent[end]! + 1;
+  const qEnd = end + 5;
+  if (raw.length < qEnd) return false;
+  for (let i = 12; i < qEnd; i++) {
+    const a = raw[i]!;
+    const b = sent[i]!;
+    // Inside the name, ASCII letters compare in either case; length octets (<= 63) never fold.
+    if (a !== b && (i > end || (a | 0x20) !== (b | 0x20) || (b | 0x20) < 0x61 || (b | 0x20) > 0x7a)) return false;
   }
+  return true;
 }
 
 function seconds(ms: number): string {

@@ -1,0 +1,62 @@
+// query.ts's reply matching (a pure function over wire bytes): a reply is ours when it is a
+// response with our id and our question, the name in any case, and never otherwise.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as packet from 'dns-packet';
+import fc from 'fast-check';
+import { matches } from '../../src/dns/query.js';
+
+const ask = (id: number, name: string, type: packet.RecordType = 'TLSA'): Buffer =>
+  packet.encode({ type: 'query', id, questions: [{ type, name, class: 'IN' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: packet.DNSSEC_OK } as packet.Answer] });
+
+const reply = (id: number, name: string, type: packet.RecordType = 'TLSA', flags = 0): Buffer =>
+  packet.encode({ type: 'response', id, flags, questions: [{ type, name, class: 'IN' }], answers: [{ type: 'A', name, ttl: 60, data: '192.0.2.1' }] });
+
+const label = fc.stringMatching(/^[a-z0-9_][a-z0-9_-]{0,20}$/);
+const dnsName = fc.array(label, { minLength: 1, maxLength: 5 }).map((l) => l.join('.'));
+const flipCase = (name: string, flips: boolean[]) => [...name].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c)).join('');
+
+test('a reply with our id and question matches, whatever the case of the name in it', () => {
+  fc.assert(
+    fc.property(dnsName, fc.integer({ min: 0, max: 65535 }), fc.array(fc.boolean(), { minLength: 1 }), (name, id, flips) => {
+      assert.ok(matches(reply(id, flipCase(name, flips)), ask(id, name)));
+    }),
+  );
+});
+
+test('another id, another name, another type, a query instead of a response, no question: no match', () => {
+  fc.assert(
+    fc.property(dnsName, dnsName, fc.integer({ min: 0, max: 65534 }), (name, other, id) => {
+      const sent = ask(id, name);
+      assert.equal(matches(reply(id + 1, name), sent), false);
+      assert.equal(matches(reply(id, name, 'A'), sent), false);
+      assert.equal(matches(ask(id, name), sent), false, 'our own query read back is not an answer');
+      if (other.toLowerCase() !== name.toLowerCase()) assert.equal(matches(reply(id, other), sent), false);
+      const empty = Buffer.from(reply(id, name).subarray(0, 12));
+      empty.writeUInt16BE(0, 4);
+      assert.equal(matches(empty, sent), false);
+    }),
+  );
+});
+
+test('a name differing only in a non-letter byte does not match (case folding is for letters only)', () => {
+  const sent = ask(7, 'a-b.example');
+  // '-' (0x2d) and 0x0d differ by 0x20 like a case pair would: not the same name.
+  const bad = Buffer.from(reply(7, 'a-b.example'));
+  bad[12 + 2] = 0x0d;
+  assert.equal(matches(bad, sent), false);
+  // A label length octet must not fold either: "ab" under a length of 2 vs 34.
+  const len = Buffer.from(reply(7, 'a-b.example'));
+  len[12] = len[12]! | 0x20;
+  assert.equal(matches(len, sent), false);
+});
+
+test('a truncated reply with only its header and question matches (it then goes again over TCP)', () => {
+  const sent = ask(99, 'mx.example');
+  const full = reply(99, 'mx.example', 'TLSA', 0x0200);
+  const questionEnd = 12 + 'mx.example'.length + 2 + 4;
+  const cut = Buffer.from(full.subarray(0, questionEnd));
+  cut.writeUInt16BE(0, 6); // no answers in what is left
+  assert.ok(matches(cut, sent));
+  assert.equal(matches(cut.subarray(0, questionEnd - 1), sent), false, 'a question cut short is not a match');
+});
