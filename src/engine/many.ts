@@ -20,7 +20,8 @@ import { lockPath, saveServiceAsync } from '../state/store.js';
 import type { RunDns } from './dns-context.js';
 import { changesByZone, execute } from './execute.js';
 import { materialCache } from './material-cache.js';
-import { commitDecision, finishRun, prepareIdleOrLocked, stateChanged, type Prepared } from './run.js';
+import { commitDecision, finishRun, prepareIdleOrLocked, type Prepared } from './run.js';
+import { stateChanged } from './run-parts.js';
 import type { Step } from '../rollover/types.js';
 import type { EmitSink, RunOptions, RunReport, Trigger } from './types.js';
 

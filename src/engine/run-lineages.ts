@@ -16,7 +16,7 @@ import type { Observation, OwnedRecord, RolloverState } from '../rollover/types.
 import { recordKey, recordText } from '../tlsa/record.js';
 import { KEY_TYPES } from '../tls/probe.js';
 import { leafProbe } from '../tls/presented-leaf.js';
-import { loadService, saveService, type ServiceFile } from '../state/store.js';
+import { loadServiceText, saveService, type ServiceFile } from '../state/store.js';
 import { checkActivateDir } from './activate.js';
 import { loadDeployedChain, storeChain, type LoadedChain } from './chain.js';
 import { pinRecords } from '../tlsa/pins.js';
@@ -24,7 +24,7 @@ import { UNVERIFIED, confirmZones, dnsContext, observe } from './dns-context.js'
 import { execute } from './execute.js';
 import { decideOptions } from './options.js';
 import { rrsetSizeWarnings } from './rrset-size.js';
-import { decisionReport, newFile, observationErrors, reportHeld, roleReadiness, withValidity } from './run-parts.js';
+import { decisionReport, newFile, observationErrors, reportHeld, roleReadiness, stateChanged, withValidity } from './run-parts.js';
 import type { RunOptions, RunReport, Trigger } from './types.js';
 
 /**
@@ -59,8 +59,10 @@ function targetOf(views: ServiceSettings[], trigger: Extract<Trigger, { kind: 'd
 export async function runLineagesLocked(stateDir: string, settings: ServiceSettings, given: Trigger, opts: RunOptions, clock: () => number): Promise<RunReport> {
   const views = lineageViews(settings);
   const byLineage = Object.fromEntries(views.map((v) => [v.lineage!, v]));
-  const loadedFile = loadService(stateDir, settings.id);
+  const loadedState = loadServiceText(stateDir, settings.id);
+  const loadedFile = loadedState?.file;
   const file = loadedFile ?? newFile(settings, clock());
+  const loadedAt = file.updatedAt;
   file.settings = settings;
   adoptSingle(file, views);
   const trigger = given.kind === 'advance' && opts.renewalCheck ? (unreportedLineageRenewal(views, loadedFile && file, opts.renewalCheck) ?? given) : given;
@@ -113,7 +115,8 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
     file.chains[loaded.ref.id] = await storeChain(stateDir, settings.id, loaded, now);
     file.history.push({ at: now, what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}, ${target.lineage}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` });
   }
-  saveService(stateDir, file);
+  // An idle run (nothing to carry out) writes only what it changed, once, at the end.
+  if (d.plan.length > 0) saveService(stateDir, file);
 
   const { done, held } = await execute({ stateDir, file, settings, dns: ctx, now, views: byLineage }, d.plan);
   report.steps = done;
@@ -129,6 +132,7 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
     report.combos = later.readiness;
   }
   for (const l of gone) if (file.lineages?.[l]?.owned.length === 0) delete file.lineages[l];
+  if (d.plan.length === 0 && loadedState && !stateChanged({ file, loadedText: loadedState.text, loadedAt })) return report;
   file.updatedAt = clock();
   saveService(stateDir, file);
   return report;

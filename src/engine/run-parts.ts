@@ -4,7 +4,7 @@ import type { ServiceSettings } from '../config/types.js';
 import type { NameObservation } from '../dns/types.js';
 import { emptyState } from '../rollover/decide.js';
 import type { ChainReadiness, ChainRef, Decision, RolloverState } from '../rollover/types.js';
-import type { ServiceFile } from '../state/store.js';
+import { savedText, type ServiceFile } from '../state/store.js';
 import { storedValidity } from './chain.js';
 import { Exit, worst } from '../errors.js';
 import type { RunReport, Trigger } from './types.js';
@@ -51,4 +51,16 @@ export function reportHeld(report: RunReport, held: string | undefined): void {
   report.held.push(held);
   report.warnings.push(held);
   report.exitCode = worst([report.exitCode, Exit.NOT_VERIFIED]);
+}
+
+/**
+ * Whether the run changed the state, i.e. it must be written: the file as it would be written now
+ * (with the time of the last write) is not the text read. The core writes maps in a fixed order,
+ * so an unchanged state is the same text; a file written otherwise (by an older version) is
+ * written once more.
+ */
+export function stateChanged(p: { file: ServiceFile; loadedText: string; loadedAt: number; unlocked?: boolean }): boolean {
+  const changed = savedText({ ...p.file, updatedAt: p.loadedAt, history: p.file.history.slice(-50) }) !== p.loadedText;
+  if (changed && p.unlocked) throw new Error(`internal: ${p.file.id} was prepared without its lock as idle, but its state changed`);
+  return changed;
 }

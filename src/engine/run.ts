@@ -8,7 +8,7 @@ import { decide } from '../rollover/decide.js';
 import type { ChainReadiness, ChainRef, DecideTrigger, Step } from '../rollover/types.js';
 import type { FilesWriter } from '../state/atomic.js';
 import { acquireLock, type Lock } from '../state/lock.js';
-import { loadServiceText, lockPath, savedText, saveService, stateFileStat, stateFileText, type ServiceFile } from '../state/store.js';
+import { loadServiceText, lockPath, saveService, stateFileStat, stateFileText, type ServiceFile } from '../state/store.js';
 import { sameStats, settledStamp } from '../io/file-stamp.js';
 import { loadDeployedChain, storeChain } from './chain.js';
 import { pinRecords } from '../tlsa/pins.js';
@@ -19,7 +19,7 @@ import { loadNextKey } from './next-key.js';
 import { decideOptions } from './options.js';
 import type { RunOptions, RunReport, Trigger } from './types.js';
 import { rrsetSizeWarnings } from './rrset-size.js';
-import { newFile, observationErrors, roleReadiness, withValidity } from './run-parts.js';
+import { newFile, observationErrors, roleReadiness, stateChanged, withValidity } from './run-parts.js';
 import { runLineagesLocked } from './run-lineages.js';
 
 export type { RunOptions, RunReport, Trigger } from './types.js';
@@ -217,14 +217,3 @@ export async function finishRun(p: Prepared, done: Step[], held: string | undefi
   file.updatedAt = clock();
 }
 
-/**
- * Whether the run changed the state, i.e. it must be written: the file as it would be written now
- * (with the time of the last write) is not the text read. The core writes maps in a fixed order,
- * so an unchanged state is the same text; a file written otherwise (by an older version) is
- * written once more.
- */
-export function stateChanged(p: Pick<Prepared, 'file' | 'loadedText' | 'loadedAt' | 'unlocked'>): boolean {
-  const changed = savedText({ ...p.file, updatedAt: p.loadedAt, history: p.file.history.slice(-50) }) !== p.loadedText;
-  if (changed && p.unlocked) throw new Error(`internal: ${p.file.id} was prepared without its lock as idle, but its state changed`);
-  return changed;
-}

@@ -4,7 +4,7 @@
 // chain is not presented keeps its stale records while the other's go. Real named, real s_server.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBind, type BindServer } from '../support/bind.js';
@@ -173,7 +173,7 @@ test('a lineage removed from the config: with --connect its records stay while t
   assert.equal((await dig()).trim().split('\n').length, 2);
 });
 
-test('advance deploys a lineage\'s renewal that no hook reported; a second advance does not deploy it again', async () => {
+test('advance deploys a lineage\'s renewal that no hook reported; a second advance does not deploy it again; an idle one writes nothing', async () => {
   const name = '_443._tcp.unreported.example.test';
   const rsa = pki.leaves.rsa;
   // The ECDSA lineage's configured files, renewed in place later (as certbot does with no deploy hook run).
@@ -192,6 +192,12 @@ test('advance deploys a lineage\'s renewal that no hook reported; a second advan
   const settle = await runCli(['advance', '--config', c, '--wait', '--max-wait', '20'], { timeoutMs: 40_000 });
   assert.equal(settle.exitCode, 0, settle.stderr);
   assert.doesNotMatch(settle.stderr, /no deploy hook reported/, 'the deployed certificates are known');
+  // Nothing to do: the timer's advance reads the state and leaves the file as it was (no write, no fsync).
+  const statePath = join(dir, 'state-unreported', 'services', 'unreported.example.test', 'state.json');
+  const before = { text: await readFile(statePath, 'utf8'), ino: (await stat(statePath)).ino };
+  const idle = await runCli(['advance', '--config', c]);
+  assert.equal(idle.exitCode, 0, idle.stderr);
+  assert.deepEqual({ text: await readFile(statePath, 'utf8'), ino: (await stat(statePath)).ino }, before, 'an idle advance rewrote the state file');
 
   const ec2 = await renewLeaf(pki, ec1, join(dir, 'unreported-ec2'));
   await place(ec2);
