@@ -15,7 +15,9 @@
 // table; progress, with the seconds each phase took, goes to stderr.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startBind, type BindServer } from '../test/support/bind.js';
 import { makeLeaf, makePki, spkiHash, type LeafPaths, type Pki } from '../test/support/pki.js';
@@ -222,6 +224,23 @@ async function benchSize(n: number, gens: [LeafPaths[], LeafPaths[]], hashes: Ha
   }
 }
 
+/**
+ * The file system the state dirs are on, as the table's reader needs it: ext4 without a journal
+ * (this development VM's) skips inodes freed in the last ~30-60 s when it allocates one, reading
+ * each, so file creation slows after many deletions (perf: recently_deleted, find_inode_bit) and a
+ * run's time swings with what was deleted just before it. A journaled ext4, XFS or tmpfs does not.
+ */
+function fileSystem(dir: string): string {
+  try {
+    const [source, type] = execFileSync('findmnt', ['-no', 'SOURCE,FSTYPE', '-T', dir], { encoding: 'utf8' }).trim().split(/\s+/);
+    const dev = basename(source ?? '');
+    const journal = type === 'ext4' && existsSync(`/proc/fs/ext4/${dev}`) ? (readdirSync('/proc/fs/jbd2').some((j) => j.startsWith(`${dev}-`)) ? ' (journaled)' : ' without a journal') : '';
+    return `${type}${journal} on ${source}`;
+  } catch {
+    return 'an unknown file system';
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'dane-hook-bench-pki-'));
   try {
@@ -229,7 +248,7 @@ async function main(): Promise<void> {
     const gens = await makeGenerations(dir, pki);
     const hashes: Hashes = { ca: await spkiHash(pki.intermediate.cert), keys: [await Promise.all(gens[0].map((l) => spkiHash(l.cert))), await Promise.all(gens[1].map((l) => spkiHash(l.cert)))] };
     const growth: string[] = [];
-    process.stdout.write(`\nservices on a real named (TSIG, signed zone, TTL ${TTL}); node ${process.version}, ${availableParallelism()} CPUs\n`);
+    process.stdout.write(`\nservices on a real named (TSIG, signed zone, TTL ${TTL}); node ${process.version}, ${availableParallelism()} CPUs; state in ${fileSystem(tmpdir())}\n`);
     for (const n of SIZES) {
       const { perService, rss } = await benchSize(n, gens, hashes);
       growth.push(`| ${n} | ${Object.values(perService).map((ms) => `${ms.toFixed(2)} ms`).join(' | ')} | ${rss.toFixed(0)} MB |`);
