@@ -16,7 +16,7 @@ import { keyForNsupdate } from './tsig.js';
 import type { ApplyOptions, Backend, ChangeGroup, GroupResult, RecordChange, ServerAddress } from './types.js';
 import { runProcess } from './run-process.js';
 import type * as packet from 'dns-packet';
-import { query } from './query.js';
+import { query, Timeout } from './query.js';
 
 export interface NsupdateOptions {
   server: ServerAddress;
@@ -129,14 +129,15 @@ async function sendMessages(groups: ChangeGroup[], zone: string, options: Nsupda
     return groups.map((g) => ({ id: g.id, error: e as UserError }));
   }
   const out: (GroupResult & { shared?: boolean })[] = [];
+  const key = turnKey(options.server, zone);
   for (const m of messages) {
-    const served = await takeTurn(turnKey(options.server, zone));
+    const served = await takeTurn(key);
     let error: DnsError | undefined;
     let moved: Promise<void> | undefined;
     try {
-      const before = await servedSerial(options.server, zone);
+      const before = silentServers.has(key) ? undefined : await servedSerial(options.server, zone);
       error = await sendMessage(m.flatMap((g) => g.changes), zone, options, how);
-      if (!error && before !== undefined) moved = serialMoved(options.server, zone, before, timeoutSec * 1000);
+      if (!error && before !== undefined) moved = serialMoved(options.server, zone, before, timeoutSec * 1000).then((answered) => void (answered || silentServers.add(key)));
     } finally {
       served(moved);
     }
@@ -190,23 +191,39 @@ async function sendMessage(changes: RecordChange[], zone: string, options: Nsupd
   return nsupdateError({ zone, server: formatServer(options.server), timeoutSec, command, result: { stderr: `update failed: ${status}${tsig ? `(${tsig})` : ''}`, exitCode: result.exitCode } });
 }
 
-/** The zone's SOA serial as `server` serves it now; undefined when it does not say. */
-async function servedSerial(server: ServerAddress, zone: string): Promise<number | undefined> {
+/** servedSerial when the server did not answer in time: busy (named signing a large message answers nothing meanwhile), or dropping our queries. */
+const NO_ANSWER = Symbol('no answer');
+
+/** Servers (turn keys) that answered no serial question through a whole turn: their turns are not waited for again in this process. */
+const silentServers = new Set<string>();
+
+/** The zone's SOA serial as `server` serves it now; undefined when it answers without one (nothing to wait for). */
+async function servedSerial(server: ServerAddress, zone: string): Promise<number | undefined | typeof NO_ANSWER> {
   try {
     const reply = await query(server, zone, 'SOA', { timeoutMs: 1000, retries: 1 });
     return (reply.answers ?? []).find((a): a is packet.SoaAnswer => a.type === 'SOA')?.data.serial;
-  } catch {
-    return undefined;
+  } catch (e) {
+    return e instanceof DnsError && e.cause instanceof Timeout ? NO_ANSWER : undefined;
   }
 }
 
-/** Waits (bounded) until the served serial differs from `before`; a server that never says is not waited for. */
-async function serialMoved(server: ServerAddress, zone: string, before: number, maxMs: number): Promise<void> {
+/**
+ * Waits (bounded) until the served serial differs from `before`. A server busy signing answers
+ * nothing for a while: it is asked again (a message sent then would be dropped, see zoneTurns);
+ * when the serial before was not known, its first answer ends the wait. A server that answers
+ * without a serial is not waited for. Resolves whether the server answered at all.
+ */
+async function serialMoved(server: ServerAddress, zone: string, before: number | typeof NO_ANSWER, maxMs: number): Promise<boolean> {
   // Signing a full message takes named tens to hundreds of ms: asked every 10 ms, a turn ends soon after.
+  let answered = before !== NO_ANSWER;
   for (const until = Date.now() + maxMs; Date.now() < until; await new Promise((r) => setTimeout(r, 10))) {
     const now = await servedSerial(server, zone);
-    if (now === undefined || now !== before) return;
+    if (now === undefined) return true;
+    if (now === NO_ANSWER) continue;
+    answered = true;
+    if (before === NO_ANSWER || now !== before) return true;
   }
+  return answered;
 }
 
 /** How nsupdate is started: the key (-k, or on stdin: see tsig.ts; checked readable first) and timing that fits `timeoutSec`. */

@@ -4,7 +4,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as dnsPacket from 'dns-packet';
 import { join } from 'node:path';
 import { startBind, freePort, type BindServer } from '../support/bind.js';
 import { nsupdateBackend, renderNsupdateScript } from '../../src/dns/nsupdate.js';
@@ -194,3 +196,35 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   }
   assert.fail('expected a rejection');
 }
+
+test('mocked server (a busy named cannot be made on demand): while the server answers no serial question, the next message waits; then it goes', async () => {
+  // A stand-in for named signing a large message with its one thread: silent for BUSY_MS, then it
+  // serves serial 2. The stand-in nsupdate logs when each message leaves and answers NOERROR.
+  const BUSY_MS = 5000;
+  const dir = await mkdtemp(join(tmpdir(), 'dane-nsupdate-busy-'));
+  const socket = createSocket('udp4');
+  const port = await freePort();
+  await new Promise<void>((resolve) => socket.bind(port, '127.0.0.1', resolve));
+  const started = Date.now();
+  socket.on('message', (msg, from) => {
+    if (Date.now() - started < BUSY_MS) return;
+    const q = dnsPacket.decode(msg);
+    const soa = { type: 'SOA', name: q.questions![0]!.name, ttl: 1, data: { mname: 'ns.busy.test', rname: 'h.busy.test', serial: 2, refresh: 1, retry: 1, expire: 1, minimum: 1 } } as dnsPacket.Answer;
+    socket.send(dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [soa] }), from.port, from.address);
+  });
+  const log = join(dir, 'sent.log');
+  const fake = join(dir, 'nsupdate');
+  await writeFile(fake, `#!/bin/sh\ncat >/dev/null\necho "$(date +%s%3N)" >> ${log}\nprintf 'Outgoing update query:\\n;; ->>HEADER<<- opcode: UPDATE\\nAnswer:\\n;; ->>HEADER<<- opcode: UPDATE, status: NOERROR, id: 1\\n'\n`, { mode: 0o755 });
+  try {
+    const backend = nsupdateBackend({ server: { host: '127.0.0.1', port }, command: fake, timeoutSec: 10, maxMessageBytes: 1 });
+    const groups = [1, 2].map((i) => ({ id: `s${i}`, changes: [change('add', `_25._tcp.mx${i}.busy.test.`, rec())] }));
+    const results = await backend.applyGroups!(groups, { zone: 'busy.test.' });
+    assert.deepEqual(results.map((r) => r.error?.message), [undefined, undefined]);
+    const sent = (await readFile(log, 'utf8')).trim().split('\n').map(Number);
+    assert.equal(sent.length, 2);
+    assert.ok(sent[1]! - started >= BUSY_MS, `the second message left ${sent[1]! - started} ms in, while the server was still busy (${BUSY_MS} ms)`);
+  } finally {
+    socket.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
