@@ -34,7 +34,9 @@ export function checkFile(what: string, raw: string | undefined): string {
   if (!isFile) throw new UserError(`${what}: ${path} is not a regular file`);
   try {
     accessSync(path, constants.R_OK);
-    return realpathSync(path);
+    // realpath(3): one call, where the JS realpath lstats each part of the path (a run over many
+    // services checks four files each).
+    return realpathSync.native(path);
   } catch (err) {
     throw new UserError(`${what}: ${path} ${reason(err)}`, { cause: err });
   }

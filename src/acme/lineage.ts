@@ -1,6 +1,5 @@
 // A directory in certbot's live layout (also dehydrated's certs/DOMAIN): cert.pem, chain.pem,
 // fullchain.pem, privkey.pem, usually symlinks to the current version.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDir, checkFile, certificateDomains, holdsKey, normalizeDomains } from './files.js';
 import type { CertFiles, Client } from './types.js';
@@ -14,7 +13,14 @@ export const ROLL_KEY = 'privkey.roll.pem';
  */
 export function lineageFiles(client: Client, what: string, rawDir: string, domains: string[], rollKey: boolean, certDomains = true): CertFiles {
   const dir = checkDir(what, rawDir);
-  const optional = (name: string): string | undefined => (existsSync(join(dir, name)) ? checkFile(what, join(dir, name)) : undefined);
+  const optional = (name: string): string | undefined => {
+    try {
+      return checkFile(what, join(dir, name));
+    } catch (err) {
+      if (((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+      throw err;
+    }
+  };
   const cert = checkFile(what, join(dir, 'cert.pem'));
   const files: CertFiles = {
     client,
