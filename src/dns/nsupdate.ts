@@ -114,8 +114,8 @@ async function applyGroups(groups: ChangeGroup[], zone: string, options: Nsupdat
  * another. `shared`: the group rode in a message with others.
  *
  * Each message takes its zone's turn (see takeTurn): it goes out once the message before it to the
- * same zone and server is served, and its own turn ends when the zone's served SOA serial has moved
- * past the serial seen before it. The wait is not made here: the next message waits for it, and a
+ * same zone and server is served and the server answers again (see serialBefore), and its own turn
+ * ends when the zone's served SOA serial has moved past the serial seen before it. The wait is not made here: the next message waits for it, and a
  * caller that looks at what it sent waits through settled(); meanwhile the run goes on.
  */
 async function sendMessages(groups: ChangeGroup[], zone: string, options: NsupdateOptions, maxBytes: number | undefined): Promise<(GroupResult & { shared?: boolean })[]> {
@@ -135,9 +135,9 @@ async function sendMessages(groups: ChangeGroup[], zone: string, options: Nsupda
     let error: DnsError | undefined;
     let moved: Promise<void> | undefined;
     try {
-      const before = silentServers.has(key) ? undefined : await servedSerial(options.server, zone);
+      const before = await serialBefore(options.server, zone, key, timeoutSec * 1000);
       error = await sendMessage(m.flatMap((g) => g.changes), zone, options, how);
-      if (!error && before !== undefined) moved = serialMoved(options.server, zone, before, timeoutSec * 1000).then((answered) => void (answered || silentServers.add(key)));
+      if (!error && before !== undefined) moved = serialMoved(options.server, zone, before, timeoutSec * 1000);
     } finally {
       served(moved);
     }
@@ -194,13 +194,18 @@ async function sendMessage(changes: RecordChange[], zone: string, options: Nsupd
 /** servedSerial when the server did not answer in time: busy (named signing a large message answers nothing meanwhile), or dropping our queries. */
 const NO_ANSWER = Symbol('no answer');
 
-/** Servers (turn keys) that answered no serial question through a whole turn: their turns are not waited for again in this process. */
+/** Servers (turn keys) that answered no serial question for a whole update timeout: asked once, briefly, before each later message. */
 const silentServers = new Set<string>();
 
-/** The zone's SOA serial as `server` serves it now; undefined when it answers without one (nothing to wait for). */
-async function servedSerial(server: ServerAddress, zone: string): Promise<number | undefined | typeof NO_ANSWER> {
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The zone's SOA serial as `server` serves it now (one question, `timeoutMs` per try); undefined
+ * when there is nothing to wait for: it answers without one, refuses, or cannot be reached.
+ */
+async function servedSerial(server: ServerAddress, zone: string, timeoutMs = 1000, retries = 1): Promise<number | undefined | typeof NO_ANSWER> {
   try {
-    const reply = await query(server, zone, 'SOA', { timeoutMs: 1000, retries: 1 });
+    const reply = await query(server, zone, 'SOA', { timeoutMs, retries });
     return (reply.answers ?? []).find((a): a is packet.SoaAnswer => a.type === 'SOA')?.data.serial;
   } catch (e) {
     return e instanceof DnsError && e.cause instanceof Timeout ? NO_ANSWER : undefined;
@@ -208,22 +213,38 @@ async function servedSerial(server: ServerAddress, zone: string): Promise<number
 }
 
 /**
- * Waits (bounded) until the served serial differs from `before`. A server busy signing answers
- * nothing for a while: it is asked again (a message sent then would be dropped, see zoneTurns);
- * when the serial before was not known, its first answer ends the wait. A server that answers
- * without a serial is not waited for. Resolves whether the server answered at all.
+ * The served serial before a message. A server that answers nothing is busy signing (a message
+ * sent now would be dropped, see zoneTurns): it is asked again until it answers, at most `maxMs`;
+ * after that it counts as silent, and is asked once, briefly, before each later message (an
+ * answer ends that). Undefined: the message goes without a wait for its serial.
  */
-async function serialMoved(server: ServerAddress, zone: string, before: number | typeof NO_ANSWER, maxMs: number): Promise<boolean> {
-  // Signing a full message takes named tens to hundreds of ms: asked every 10 ms, a turn ends soon after.
-  let answered = before !== NO_ANSWER;
-  for (const until = Date.now() + maxMs; Date.now() < until; await new Promise((r) => setTimeout(r, 10))) {
-    const now = await servedSerial(server, zone);
-    if (now === undefined) return true;
-    if (now === NO_ANSWER) continue;
-    answered = true;
-    if (before === NO_ANSWER || now !== before) return true;
+async function serialBefore(server: ServerAddress, zone: string, key: string, maxMs: number): Promise<number | undefined> {
+  if (silentServers.has(key)) {
+    const now = await servedSerial(server, zone, 1000, 0);
+    if (now === NO_ANSWER) return undefined;
+    silentServers.delete(key);
+    return now;
   }
-  return answered;
+  for (const until = Date.now() + maxMs; ; await pause(10)) {
+    const now = await servedSerial(server, zone, Math.min(1000, Math.max(1, until - Date.now())), 0);
+    if (now !== NO_ANSWER) return now;
+    if (Date.now() >= until) {
+      silentServers.add(key);
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Waits (at most `maxMs`) until the served serial differs from `before`; a server busy signing
+ * answers nothing for a while and is asked again; one that answers without a serial is not waited for.
+ */
+async function serialMoved(server: ServerAddress, zone: string, before: number, maxMs: number): Promise<void> {
+  // Signing a full message takes named tens to hundreds of ms: asked every 10 ms, a turn ends soon after.
+  for (const until = Date.now() + maxMs; Date.now() < until; await pause(10)) {
+    const now = await servedSerial(server, zone, Math.min(1000, Math.max(1, until - Date.now())), 0);
+    if (now === undefined || (now !== NO_ANSWER && now !== before)) return;
+  }
 }
 
 /** How nsupdate is started: the key (-k, or on stdin: see tsig.ts; checked readable first) and timing that fits `timeoutSec`. */

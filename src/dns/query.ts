@@ -107,7 +107,8 @@ export function matches(raw: Buffer, sent: Buffer): boolean {
   let end = 12;
   while (end < sent.length && sent[end] !== 0) end += sent[end]! + 1;
   const qEnd = end + 5;
-  if (raw.length < qEnd) return false;
+  // A truncated reply cut down to its header (some servers and middleboxes send that) goes on to TCP, as before.
+  if (raw.length < qEnd) return raw.length === 12 && (raw[2]! & TC_BIT) !== 0;
   for (let i = 12; i < qEnd; i++) {
     const a = raw[i]!;
     const b = sent[i]!;

@@ -174,7 +174,7 @@ export async function writeFilesAtomic(dir: string, files: FileToWrite[]): Promi
         return { tmp, path };
       } catch (err) {
         if (fd !== undefined) await fdDone((cb) => close(fd!, cb)).catch(() => undefined);
-        await rm(tmp, { force: true });
+        await rm(tmp, { force: true }).catch(() => undefined); // the first error is the one to tell
         throw withPath(err, path);
       }
     }),
@@ -224,6 +224,8 @@ const fdDone = (call: (cb: (err: NodeJS.ErrnoException | null) => void) => void)
 /** All of `data`, however many writes it takes. */
 async function writeAll(fd: number, data: Buffer): Promise<void> {
   for (let at = 0; at < data.length; ) {
-    at += await new Promise<number>((resolve, reject) => writeFd(fd, data, at, data.length - at, null, (err, n) => (err ? reject(err) : resolve(n))));
+    const n = await new Promise<number>((resolve, reject) => writeFd(fd, data, at, data.length - at, null, (err, written) => (err ? reject(err) : resolve(written))));
+    if (n === 0) throw Object.assign(new Error('the file system took no bytes of a write'), { code: 'EIO' });
+    at += n;
   }
 }

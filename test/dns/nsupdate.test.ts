@@ -197,34 +197,62 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   assert.fail('expected a rejection');
 }
 
-test('mocked server (a busy named cannot be made on demand): while the server answers no serial question, the next message waits; then it goes', async () => {
-  // A stand-in for named signing a large message with its one thread: silent for BUSY_MS, then it
-  // serves serial 2. The stand-in nsupdate logs when each message leaves and answers NOERROR.
-  const BUSY_MS = 5000;
+/**
+ * A stand-in for named (a busy named cannot be made on demand): silent for `busyMs` (for ever when
+ * undefined), then serving serial 1 + the messages sent so far, which a stand-in nsupdate logs
+ * (when each left) and answers NOERROR.
+ */
+async function standIn(busyMs: number | undefined): Promise<{ port: number; fake: string; sent(): Promise<number[]>; started: number; stop(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'dane-nsupdate-busy-'));
+  const log = join(dir, 'sent.log');
+  await writeFile(log, '');
+  const sent = async () => (await readFile(log, 'utf8')).split('\n').filter(Boolean).map(Number);
   const socket = createSocket('udp4');
   const port = await freePort();
   await new Promise<void>((resolve) => socket.bind(port, '127.0.0.1', resolve));
   const started = Date.now();
   socket.on('message', (msg, from) => {
-    if (Date.now() - started < BUSY_MS) return;
-    const q = dnsPacket.decode(msg);
-    const soa = { type: 'SOA', name: q.questions![0]!.name, ttl: 1, data: { mname: 'ns.busy.test', rname: 'h.busy.test', serial: 2, refresh: 1, retry: 1, expire: 1, minimum: 1 } } as dnsPacket.Answer;
-    socket.send(dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [soa] }), from.port, from.address);
+    if (busyMs === undefined || Date.now() - started < busyMs) return;
+    void sent().then((times) => {
+      const q = dnsPacket.decode(msg);
+      const soa = { type: 'SOA', name: q.questions![0]!.name, ttl: 1, data: { mname: 'ns.busy.test', rname: 'h.busy.test', serial: 1 + times.length, refresh: 1, retry: 1, expire: 1, minimum: 1 } } as dnsPacket.Answer;
+      socket.send(dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers: [soa] }), from.port, from.address);
+    });
   });
-  const log = join(dir, 'sent.log');
   const fake = join(dir, 'nsupdate');
   await writeFile(fake, `#!/bin/sh\ncat >/dev/null\necho "$(date +%s%3N)" >> ${log}\nprintf 'Outgoing update query:\\n;; ->>HEADER<<- opcode: UPDATE\\nAnswer:\\n;; ->>HEADER<<- opcode: UPDATE, status: NOERROR, id: 1\\n'\n`, { mode: 0o755 });
+  return { port, fake, sent, started, stop: async () => (socket.close(), rm(dir, { recursive: true, force: true })) };
+}
+
+const twoGroups = (zone: string) => [1, 2].map((i) => ({ id: `s${i}`, changes: [change('add', `_25._tcp.mx${i}.${zone}`, rec())] }));
+
+test('mocked server (a busy named cannot be made on demand): no message goes while the server answers no serial question; then each goes once the one before it is served', async () => {
+  const BUSY_MS = 7000;
+  const s = await standIn(BUSY_MS);
   try {
-    const backend = nsupdateBackend({ server: { host: '127.0.0.1', port }, command: fake, timeoutSec: 10, maxMessageBytes: 1 });
-    const groups = [1, 2].map((i) => ({ id: `s${i}`, changes: [change('add', `_25._tcp.mx${i}.busy.test.`, rec())] }));
-    const results = await backend.applyGroups!(groups, { zone: 'busy.test.' });
+    const backend = nsupdateBackend({ server: { host: '127.0.0.1', port: s.port }, command: s.fake, timeoutSec: 10, maxMessageBytes: 1 });
+    const results = await backend.applyGroups!(twoGroups('busy.test.'), { zone: 'busy.test.' });
+    await backend.settled!('busy.test.');
     assert.deepEqual(results.map((r) => r.error?.message), [undefined, undefined]);
-    const sent = (await readFile(log, 'utf8')).trim().split('\n').map(Number);
+    const sent = await s.sent();
     assert.equal(sent.length, 2);
-    assert.ok(sent[1]! - started >= BUSY_MS, `the second message left ${sent[1]! - started} ms in, while the server was still busy (${BUSY_MS} ms)`);
+    for (const at of sent) assert.ok(at - s.started >= BUSY_MS, `a message left ${at - s.started} ms in, while the server was still busy (${BUSY_MS} ms)`);
   } finally {
-    socket.close();
-    await rm(dir, { recursive: true, force: true });
+    await s.stop();
+  }
+});
+
+test('mocked server that never answers a serial question: the first message waits one update timeout, the next ones do not', async () => {
+  const s = await standIn(undefined);
+  try {
+    const backend = nsupdateBackend({ server: { host: '127.0.0.1', port: s.port }, command: s.fake, timeoutSec: 3, maxMessageBytes: 1 });
+    const results = await backend.applyGroups!([...twoGroups('silent.test.'), { id: 's3', changes: [change('add', '_25._tcp.mx3.silent.test.', rec())] }], { zone: 'silent.test.' });
+    assert.deepEqual(results.map((r) => r.error?.message), [undefined, undefined, undefined]);
+    const sent = await s.sent();
+    assert.equal(sent.length, 3);
+    assert.ok(sent[0]! - s.started >= 2500 && sent[0]! - s.started < 6000, `the first message left ${sent[0]! - s.started} ms in (one 3 s timeout expected)`);
+    assert.ok(sent[2]! - sent[0]! < 4000, `the later messages took ${sent[2]! - sent[0]!} ms (about 1 s each expected)`);
+  } finally {
+    await s.stop();
   }
 });

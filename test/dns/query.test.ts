@@ -32,9 +32,9 @@ test('another id, another name, another type, a query instead of a response, no 
       assert.equal(matches(reply(id, name, 'A'), sent), false);
       assert.equal(matches(ask(id, name), sent), false, 'our own query read back is not an answer');
       if (other.toLowerCase() !== name.toLowerCase()) assert.equal(matches(reply(id, other), sent), false);
-      const empty = Buffer.from(reply(id, name).subarray(0, 12));
-      empty.writeUInt16BE(0, 4);
-      assert.equal(matches(empty, sent), false);
+      // No question, but an answer whose owner, type and class sit where our question would.
+      const noQuestion = packet.encode({ type: 'response', id, questions: [], answers: [{ type: 'TLSA', name, ttl: 60, data: { usage: 3, selector: 1, matchingType: 1, certificate: Buffer.alloc(32) } } as unknown as packet.Answer] });
+      assert.equal(matches(noQuestion, sent), false, 'a reply without a question is not ours');
     }),
   );
 });
@@ -45,7 +45,7 @@ test('a name differing only in a non-letter byte does not match (case folding is
   const bad = Buffer.from(reply(7, 'a-b.example'));
   bad[12 + 2] = 0x0d;
   assert.equal(matches(bad, sent), false);
-  // A label length octet must not fold either: "ab" under a length of 2 vs 34.
+  // A label length octet must not fold either: the label "a-b" under a length of 3 vs 35.
   const len = Buffer.from(reply(7, 'a-b.example'));
   len[12] = len[12]! | 0x20;
   assert.equal(matches(len, sent), false);
@@ -59,4 +59,9 @@ test('a truncated reply with only its header and question matches (it then goes 
   cut.writeUInt16BE(0, 6); // no answers in what is left
   assert.ok(matches(cut, sent));
   assert.equal(matches(cut.subarray(0, questionEnd - 1), sent), false, 'a question cut short is not a match');
+  // Cut down to its header: still ours when TC is set (the question then goes again over TCP).
+  assert.ok(matches(cut.subarray(0, 12), sent));
+  const noTc = Buffer.from(cut.subarray(0, 12));
+  noTc[2] = noTc[2]! & ~0x02;
+  assert.equal(matches(noTc, sent), false, 'a bare header without TC is not an answer');
 });
