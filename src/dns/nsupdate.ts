@@ -114,9 +114,10 @@ async function applyGroups(groups: ChangeGroup[], zone: string, options: Nsupdat
  * another. `shared`: the group rode in a message with others.
  *
  * Each message takes its zone's turn (see takeTurn): it goes out once the message before it to the
- * same zone and server is served and the server answers again (see serialBefore), and its own turn
- * ends when the zone's served SOA serial has moved past the serial seen before it. The wait is not made here: the next message waits for it, and a
- * caller that looks at what it sent waits through settled(); meanwhile the run goes on.
+ * same zone and server is served and the server answers again (see serialBefore), and its own
+ * turn ends when the zone's served SOA serial has moved past the serial seen before it. The wait is
+ * not made here: the next message waits for it, and a caller that looks at what it sent waits
+ * through settled(); meanwhile the run goes on.
  */
 async function sendMessages(groups: ChangeGroup[], zone: string, options: NsupdateOptions, maxBytes: number | undefined): Promise<(GroupResult & { shared?: boolean })[]> {
   if (groups.length === 0) return [];
