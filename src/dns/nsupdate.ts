@@ -16,6 +16,7 @@ import { keyForNsupdate } from './tsig.js';
 import type { ApplyOptions, Backend, ChangeGroup, GroupResult, RecordChange, ServerAddress } from './types.js';
 import { runProcess } from './run-process.js';
 import type * as packet from 'dns-packet';
+import { setTimeout as pause } from 'node:timers/promises';
 import { query, Timeout } from './query.js';
 
 export interface NsupdateOptions {
@@ -198,8 +199,6 @@ const NO_ANSWER = Symbol('no answer');
 /** Servers (turn keys) that answered no serial question for a whole update timeout: asked once, briefly, before each later message. */
 const silentServers = new Set<string>();
 
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * The zone's SOA serial as `server` serves it now (one question, `timeoutMs` per try); undefined
  * when there is nothing to wait for: it answers without one, refuses, or cannot be reached.
@@ -214,26 +213,31 @@ async function servedSerial(server: ServerAddress, zone: string, timeoutMs = 100
 }
 
 /**
+ * Asks for the serial every 10 ms, each question within the time left, until `enough` takes an
+ * answer or `maxMs` has passed; the last answer (NO_ANSWER when the server stayed silent).
+ */
+async function askSerialUntil(server: ServerAddress, zone: string, maxMs: number, enough: (now: number | undefined | typeof NO_ANSWER) => boolean): Promise<number | undefined | typeof NO_ANSWER> {
+  for (const until = Date.now() + maxMs; ; await pause(10)) {
+    const now = await servedSerial(server, zone, Math.min(1000, Math.max(1, until - Date.now())), 0);
+    if (enough(now) || Date.now() >= until) return now;
+  }
+}
+
+/**
  * The served serial before a message. A server that answers nothing is busy signing (a message
  * sent now would be dropped, see zoneTurns): it is asked again until it answers, at most `maxMs`;
  * after that it counts as silent, and is asked once, briefly, before each later message (an
  * answer ends that). Undefined: the message goes without a wait for its serial.
  */
 async function serialBefore(server: ServerAddress, zone: string, key: string, maxMs: number): Promise<number | undefined> {
-  if (silentServers.has(key)) {
-    const now = await servedSerial(server, zone, 1000, 0);
-    if (now === NO_ANSWER) return undefined;
-    silentServers.delete(key);
-    return now;
+  const silent = silentServers.has(key);
+  const now = await askSerialUntil(server, zone, silent ? 1000 : maxMs, (n) => n !== NO_ANSWER);
+  if (now === NO_ANSWER) {
+    silentServers.add(key);
+    return undefined;
   }
-  for (const until = Date.now() + maxMs; ; await pause(10)) {
-    const now = await servedSerial(server, zone, Math.min(1000, Math.max(1, until - Date.now())), 0);
-    if (now !== NO_ANSWER) return now;
-    if (Date.now() >= until) {
-      silentServers.add(key);
-      return undefined;
-    }
-  }
+  silentServers.delete(key);
+  return now;
 }
 
 /**
@@ -242,10 +246,7 @@ async function serialBefore(server: ServerAddress, zone: string, key: string, ma
  */
 async function serialMoved(server: ServerAddress, zone: string, before: number, maxMs: number): Promise<void> {
   // Signing a full message takes named tens to hundreds of ms: asked every 10 ms, a turn ends soon after.
-  for (const until = Date.now() + maxMs; Date.now() < until; await pause(10)) {
-    const now = await servedSerial(server, zone, Math.min(1000, Math.max(1, until - Date.now())), 0);
-    if (now === undefined || (now !== NO_ANSWER && now !== before)) return;
-  }
+  await askSerialUntil(server, zone, maxMs, (n) => n === undefined || (n !== NO_ANSWER && n !== before));
 }
 
 /** How nsupdate is started: the key (-k, or on stdin: see tsig.ts; checked readable first) and timing that fits `timeoutSec`. */

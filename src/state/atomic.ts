@@ -170,10 +170,10 @@ export async function writeFilesAtomic(dir: string, files: FileToWrite[]): Promi
         await fdDone((cb) => fsync(fd!, cb));
         const done = fd;
         fd = undefined;
-        await fdDone((cb) => close(done, cb));
+        await closeFd(done);
         return { tmp, path };
       } catch (err) {
-        if (fd !== undefined) await fdDone((cb) => close(fd!, cb)).catch(() => undefined);
+        if (fd !== undefined) await closeFd(fd).catch(() => undefined);
         await rm(tmp, { force: true }).catch(() => undefined); // the first error is the one to tell
         throw withPath(err, path);
       }
@@ -206,7 +206,7 @@ async function syncDir(dir: string): Promise<void> {
   } catch {
     // Some file systems refuse fsync on a directory; the renames are still atomic there.
   } finally {
-    if (fd !== undefined) await fdDone((cb) => close(fd!, cb)).catch(() => undefined);
+    if (fd !== undefined) await closeFd(fd).catch(() => undefined);
   }
 }
 
@@ -220,6 +220,8 @@ const fdOpen = (path: string, flags: string, mode?: number): Promise<number> =>
 
 const fdDone = (call: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> =>
   new Promise((resolve, reject) => call((err) => (err ? reject(err) : resolve())));
+
+const closeFd = (fd: number): Promise<void> => fdDone((cb) => close(fd, cb));
 
 /** All of `data`, however many writes it takes. */
 async function writeAll(fd: number, data: Buffer): Promise<void> {
