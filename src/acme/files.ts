@@ -1,6 +1,6 @@
 // Checks on the files an ACME client names: one-line errors that say which variable pointed where.
 import { X509Certificate } from 'node:crypto';
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { readReason as reason } from '../io/fs-errors.js';
@@ -19,26 +19,51 @@ const textOf = (path: string): string | undefined => {
 /**
  * Returns the real path of a readable regular file, or throws naming `what` (a variable or flag).
  * Real path: certbot's and dehydrated's live names are symlinks that the next renewal re-points, so
- * the version in hand is pinned by its archive name.
+ * the version in hand is pinned by its archive name. One open tells "exists, readable" and fstat
+ * "a regular file" (opened as read-bounded.ts opens: non-blocking, no controlling tty); the kernel
+ * names the opened file in /proc/self/fd, one readlink where realpath(3) reads every part of both
+ * paths (a deploy over many services checks four files each).
  */
 export function checkFile(what: string, raw: string | undefined): string {
   if (raw === undefined || raw.trim() === '') throw new UserError(`${what} is empty: a file path is needed`);
   if (shownValue(raw) !== raw) throw new UserError(`${what} ${JSON.stringify(raw)} contains a control character`);
   const path = resolve(raw);
-  let isFile: boolean;
+  const failed = (err: unknown) => new UserError(`${what}: ${path} ${reason(err)}`, { cause: err });
+  let fd: number;
   try {
-    isFile = statSync(path).isFile();
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
-    throw new UserError(`${what}: ${path} ${reason(err)}`, { cause: err });
+    throw failed(err);
   }
-  if (!isFile) throw new UserError(`${what}: ${path} is not a regular file`);
   try {
-    accessSync(path, constants.R_OK);
-    // realpath(3): one call, where the JS realpath lstats each part of the path (a run over many
-    // services checks four files each).
+    let isFile: boolean;
+    try {
+      isFile = fstatSync(fd).isFile();
+    } catch (err) {
+      throw failed(err);
+    }
+    if (!isFile) throw new UserError(`${what}: ${path} is not a regular file`);
+    return openedPath(fd) ?? realPath(path, failed);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The absolute path the kernel has for an open file; undefined without /proc or once it is deleted. */
+function openedPath(fd: number): string | undefined {
+  try {
+    const p = readlinkSync(`/proc/self/fd/${fd}`);
+    return p.startsWith('/') && !p.endsWith(' (deleted)') ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function realPath(path: string, failed: (err: unknown) => UserError): string {
+  try {
     return realpathSync.native(path);
   } catch (err) {
-    throw new UserError(`${what}: ${path} ${reason(err)}`, { cause: err });
+    throw failed(err);
   }
 }
 

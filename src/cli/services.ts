@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { impliedBackend } from '../dns/backends.js';
-import { listServices, loadService } from '../state/store.js';
+import { loadService, serviceFolders } from '../state/store.js';
 import type { GlobalSettings, ServiceSettings } from '../config/types.js';
 
 /**
@@ -17,10 +17,11 @@ export function allServices(global: GlobalSettings, onError?: (id: string, err: 
   if (byId.size === 0 && !existsSync(global.stateDir)) {
     throw new UserError(`state dir ${global.stateDir} does not exist and no config names a service: check --state-dir (deploy creates it)`);
   }
-  for (const id of listServices(global.stateDir)) {
+  for (const id of serviceFolders(global.stateDir)) {
     if (byId.has(id)) continue;
     try {
-      byId.set(id, withDnsFlags(loadService(global.stateDir, id)!.settings, global.dnsFlags));
+      const file = loadService(global.stateDir, id);
+      if (file) byId.set(id, withDnsFlags(file.settings, global.dnsFlags));
     } catch (err) {
       if (!onError) throw err;
       onError(id, err);

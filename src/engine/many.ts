@@ -142,10 +142,12 @@ async function runChunk(stateDir: string, chunk: Chunk, opts: RunOptions, sent: 
   const { prepared, results } = chunk;
   try {
     if (opts.dryRun) return prepared.map((p, i) => (p ? { report: p.report } : results[i]!));
-    const barrier = new ChangeBarrier(prepared.filter(Boolean).length, sent);
+    // An idle service (prepared unlocked: no step, nothing to write) is done: its report is final.
+    prepared.forEach((p, i) => p?.unlocked && (results[i] = { report: p.report }));
+    const barrier = new ChangeBarrier(prepared.filter((p) => p && !p.unlocked).length, sent);
     await Promise.all(
       prepared.map(async (p, i) => {
-        if (!p) return;
+        if (!p || p.unlocked) return;
         try {
           // A line added to the history is a change: no need to serialize the state to see one.
           const historyAtLoad = p.file.history.length;

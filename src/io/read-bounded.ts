@@ -21,13 +21,15 @@ function kindOf(st: Stats): string {
 
 /**
  * Reads at most `max` bytes from an open descriptor; more is an error. `size`: what fstat said,
- * so that a run reading a thousand small files does not allocate 64 KiB for each.
+ * so that a run reading a thousand small files does not allocate 64 KiB for each. A first read
+ * that returns exactly that size (one byte less than asked for) has the whole file: no second
+ * read, no copy.
  */
-function readAll(fd: number, max: number, shown: string, size = 64 * 1024): Buffer {
+function readAll(fd: number, max: number, shown: string, size?: number): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
-  // One byte more than the file holds: the read that returns 0 (the end) needs no second buffer.
-  const buf = Buffer.allocUnsafe(Math.min(Math.max(size + 1, 512), 64 * 1024));
+  // One byte more than the file holds: a read that fills the buffer means the file grew.
+  const buf = Buffer.allocUnsafe(Math.min(Math.max((size ?? 64 * 1024) + 1, 512), 64 * 1024));
   for (;;) {
     let n: number;
     try {
@@ -40,6 +42,7 @@ function readAll(fd: number, max: number, shown: string, size = 64 * 1024): Buff
       }
       throw err;
     }
+    if (n === size && chunks.length === 0 && n < buf.length) return buf.subarray(0, n);
     if (n === 0) return Buffer.concat(chunks, total);
     total += n;
     if (total > max) throw new UserError(`${shown} is larger than ${max / 1024} KiB: not a certificate, key or config file`);
@@ -52,7 +55,10 @@ function readAll(fd: number, max: number, shown: string, size = 64 * 1024): Buff
  * UserError naming the path for a missing file, a device, a FIFO, a folder, or a file too large.
  * `onStat` gets what fstat said of the file read (before the read): a stamp of these bytes.
  */
-export function readBounded(path: string, opts: { max?: number; what?: string; onStat?: (st: Stats) => void } = {}): Buffer {
+export function readBounded(path: string, opts?: { max?: number; what?: string; onStat?: (st: Stats) => void }): Buffer;
+/** `missingOk`: a file that does not exist is undefined, not an error (one open, no stat first). */
+export function readBounded(path: string, opts: { max?: number; what?: string; onStat?: (st: Stats) => void; missingOk: true }): Buffer | undefined;
+export function readBounded(path: string, opts: { max?: number; what?: string; onStat?: (st: Stats) => void; missingOk?: boolean } = {}): Buffer | undefined {
   const max = opts.max ?? MAX_INPUT_BYTES;
   const shown = opts.what ?? (path === '-' ? 'standard input' : shownValue(path));
   if (path === '-') return readAll(0, max, shown);
@@ -60,6 +66,7 @@ export function readBounded(path: string, opts: { max?: number; what?: string; o
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
+    if (opts.missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UserError(`${shown} ${readReason(err)}`, { cause: err });
   }
   try {

@@ -2,10 +2,10 @@
 // A reader sees the old content or the new, never a torn file. A file whose content already lies
 // durable elsewhere on the same file system (a stored chain's copy) is hard-linked at the temp name
 // instead: the same rename and folder sync, without writing and syncing the bytes again.
-import { close, closeSync, fchmod, fchmodSync, fsync, fsyncSync, linkSync, mkdirSync, open, openSync, readFileSync, renameSync, rmSync, write as writeFd, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsync, fsyncSync, linkSync, mkdirSync, open, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { link, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rename, rm } from 'node:fs/promises';
 
 /** Errors from a descriptor (write, fsync: ENOSPC, EIO) carry no path: give them the file's. */
 function withPath(err: unknown, path: string): unknown {
@@ -96,16 +96,6 @@ function linkedSync(from: string, tmp: string): boolean {
   }
 }
 
-async function linked(from: string, tmp: string): Promise<boolean> {
-  try {
-    await link(from, tmp);
-    return true;
-  } catch (err) {
-    if (NO_LINK.has((err as NodeJS.ErrnoException).code ?? '')) return false;
-    throw err;
-  }
-}
-
 const contentOf = (f: FileToWrite): string | Buffer => f.data ?? readFileSync(f.linkFrom!);
 
 /** How a folder's files are written: at once (one service's run) or without blocking (many.ts). */
@@ -139,9 +129,12 @@ export function writeFilesAtomicSync(dir: string, files: FileToWrite[]): void {
 
 /**
  * Several files of one folder, crash-safe like writeFileAtomic, asynchronously: every file is
- * written and fsynced at the same time, then renamed, then the folder is fsynced once. Many
+ * created and synced at the same time, then renamed, then the folder is synced once. Many
  * services writing at once this way let the file system commit their syncs together (at 1,000
- * services, one synchronous fsync after another was the largest cost of a run).
+ * services, one synchronous fsync after another was the largest cost of a run). What waits on the
+ * file system (create, link, sync, rename) goes to libuv's pool; what only changes the open file
+ * in memory (its mode, the write into the page cache, the close) is done here: a pool round trip
+ * costs this thread two thread wake-ups and a callback, more than such a call.
  */
 export async function writeFilesAtomic(dir: string, files: FileToWrite[]): Promise<void> {
   // The folder is made only when missing (most writes replace a file in a folder that exists).
@@ -163,17 +156,17 @@ export async function writeFilesAtomic(dir: string, files: FileToWrite[]): Promi
       if (f.linkFrom !== undefined && (await inFolder(() => linked(f.linkFrom!, tmp)).catch((err) => Promise.reject(withPath(err, path))))) return { tmp, path };
       let fd: number | undefined;
       try {
-        const data = f.data ?? (await readFile(f.linkFrom!));
+        const data = contentOf(f);
         fd = await inFolder(() => fdOpen(tmp, 'wx', mode));
-        await fdDone((cb) => fchmod(fd!, mode, cb)); // exact, whatever the umask
-        await writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data);
+        fchmodSync(fd, mode); // exact, whatever the umask
+        writeAllSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
         await fdDone((cb) => fsync(fd!, cb));
         const done = fd;
         fd = undefined;
-        await closeFd(done);
+        closeSync(done);
         return { tmp, path };
       } catch (err) {
-        if (fd !== undefined) await closeFd(fd).catch(() => undefined);
+        if (fd !== undefined) closeQuietly(fd);
         await rm(tmp, { force: true }).catch(() => undefined); // the first error is the one to tell
         throw withPath(err, path);
       }
@@ -196,38 +189,50 @@ export async function writeFilesAtomic(dir: string, files: FileToWrite[]): Promi
   await syncDir(dir);
 }
 
+async function linked(from: string, tmp: string): Promise<boolean> {
+  try {
+    await link(from, tmp);
+    return true;
+  } catch (err) {
+    if (NO_LINK.has((err as NodeJS.ErrnoException).code ?? '')) return false;
+    throw err;
+  }
+}
+
+const fdOpen = (path: string, flags: string, mode?: number): Promise<number> =>
+  new Promise((resolve, reject) => open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // closing after a failure: the failure is what to tell
+  }
+}
+
+/** All of `data`, however many writes it takes. */
+function writeAllSync(fd: number, data: Buffer): void {
+  for (let at = 0; at < data.length; ) {
+    const n = writeSync(fd, data, at, data.length - at);
+    if (n === 0) throw Object.assign(new Error('the file system took no bytes of a write'), { code: 'EIO' });
+    at += n;
+  }
+}
+
 export const writeFileAtomicAsync = (path: string, data: string | Buffer, mode = 0o644): Promise<void> => writeFilesAtomic(dirname(path), [{ name: basename(path), data, mode }]);
 
 async function syncDir(dir: string): Promise<void> {
   let fd: number | undefined;
   try {
-    fd = await fdOpen(dir, 'r');
+    fd = openSync(dir, 'r');
     await fdDone((cb) => fsync(fd!, cb));
   } catch {
     // Some file systems refuse fsync on a directory; the renames are still atomic there.
   } finally {
-    if (fd !== undefined) await closeFd(fd).catch(() => undefined);
+    if (fd !== undefined) closeQuietly(fd);
   }
 }
 
-/*
- * Descriptor calls for the asynchronous writes, through fs's callbacks: a run over many services
- * makes thousands of them, and fs/promises' FileHandle cost the event loop's thread about 40% more
- * per file (4,000 files of 1,000 folders on tmpfs: 0.8 s of that thread against 0.5 s).
- */
-const fdOpen = (path: string, flags: string, mode?: number): Promise<number> =>
-  new Promise((resolve, reject) => open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
-
+/** The one asynchronous call of a write: a sync, through fs's callback (fs/promises' FileHandle costs the event loop more). */
 const fdDone = (call: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> =>
   new Promise((resolve, reject) => call((err) => (err ? reject(err) : resolve())));
-
-const closeFd = (fd: number): Promise<void> => fdDone((cb) => close(fd, cb));
-
-/** All of `data`, however many writes it takes. */
-async function writeAll(fd: number, data: Buffer): Promise<void> {
-  for (let at = 0; at < data.length; ) {
-    const n = await new Promise<number>((resolve, reject) => writeFd(fd, data, at, data.length - at, null, (err, written) => (err ? reject(err) : resolve(written))));
-    if (n === 0) throw Object.assign(new Error('the file system took no bytes of a write'), { code: 'EIO' });
-    at += n;
-  }
-}

@@ -65,12 +65,14 @@ export function loadService(stateDir: string, id: string): ServiceFile | undefin
 export function loadServiceText(stateDir: string, id: string): { file: ServiceFile; text: string; settled?: Stats } | undefined {
   const path = statePath(stateDir, id);
   if (!ID_PATTERN.test(id)) throw new UserError(`state dir ${shownValue(stateDir)}: service folder ${shownValue(id)} is not a valid id (a-z 0-9 . _ -, 1-64)`);
-  if (!existsSync(path)) return undefined;
   let data: unknown;
   let text: string;
   let st: Stats | undefined;
   try {
-    text = readBounded(path, { max: MAX_STATE_BYTES, onStat: (s) => (st = settledStats(s) ? s : undefined) }).toString('utf8');
+    // No stat first: a missing file is one failed open (a timer run reads a thousand of these).
+    const bytes = readBounded(path, { max: MAX_STATE_BYTES, onStat: (s) => (st = settledStats(s) ? s : undefined), missingOk: true });
+    if (bytes === undefined) return undefined;
+    text = bytes.toString('utf8');
     data = JSON.parse(text);
   } catch (err) {
     if (err instanceof UserError) throw err;
@@ -84,7 +86,7 @@ export function loadServiceText(stateDir: string, id: string): { file: ServiceFi
 /** The state file's text as it is now ('' when there is none), to tell whether another run wrote it. */
 export function stateFileText(stateDir: string, id: string): string {
   const path = statePath(stateDir, id);
-  return existsSync(path) ? readBounded(path, { max: MAX_STATE_BYTES }).toString('utf8') : '';
+  return readBounded(path, { max: MAX_STATE_BYTES, missingOk: true })?.toString('utf8') ?? '';
 }
 
 /** What stat says of the state file now (undefined when there is none). */
@@ -128,12 +130,21 @@ export function rolloverOf(file: Pick<ServiceFile, 'rollover' | 'lineages'> | un
   return view.lineage ? file?.lineages?.[view.lineage] : file?.rollover;
 }
 
-/** Ids of the services registered in a state dir. */
+/** Ids of the services registered in a state dir (a folder holding a state file). */
 export function listServices(stateDir: string): string[] {
+  return serviceFolders(stateDir).filter((id) => existsSync(statePath(stateDir, id)));
+}
+
+/**
+ * The folders of a state dir's services that may hold a state file, sorted: a caller that loads
+ * each one learns from the load (undefined) whether it does, with no stat per folder first. A
+ * folder that is no valid id is listed only when it holds a state file: loading it then says what
+ * is wrong, for it alone.
+ */
+export function serviceFolders(stateDir: string): string[] {
   const dir = join(stateDir, 'services');
   if (!existsSync(dir)) return [];
-  // A folder that is no valid id is still listed: loading it says what is wrong, for it alone.
   return readdirSync(dir)
-    .filter((id) => existsSync(statePath(stateDir, id)))
+    .filter((id) => ID_PATTERN.test(id) || existsSync(statePath(stateDir, id)))
     .sort();
 }
