@@ -5,6 +5,7 @@ import type * as packet from 'dns-packet';
 import { sameRecord, type Matching, type Selector, type TlsaRecord, type Usage } from '../tlsa/record.js';
 import { formatServer } from './address.js';
 import { cnameIn, cnameRefusal } from './cname.js';
+import { abs } from './zone.js';
 import { query, type Ask, type DnsReply, type QueryOptions } from './query.js';
 import type { NameObservation, ServerAddress, ServerAnswer } from './types.js';
 
@@ -44,20 +45,25 @@ export function readAnswer(server: string, name: string, reply: DnsReply): Serve
     const error = `${server} is not authoritative for ${name} (no AA bit${reply.authorities?.some((a) => a.type === 'NS') ? ': a referral' : ''})`;
     return { server, status: 'error', records: [], signed: false, error };
   }
-  if (reply.rcode === 'NXDOMAIN') return { server, status: 'nxdomain', records: [], signed: false };
+  // The zone this server answers from: the SOA of a negative answer, the signer of a signed one, the
+  // NS set some servers add to a positive one (a publish checks it instead of asking SOA again).
+  const soa = (reply.authorities ?? []).find((a) => a.type === 'SOA');
+  if (reply.rcode === 'NXDOMAIN') return { server, status: 'nxdomain', records: [], signed: false, ...(soa ? { zone: abs(soa.name) } : {}) };
   const own = (reply.answers ?? []).filter((a) => sameName(a.name, name));
   const tlsa = own.filter((a): a is packet.TlsaAnswer => a.type === 'TLSA');
-  const signed = own.some((a) => a.type === 'RRSIG' && (a as packet.RrsigAnswer).data.typeCovered === 'TLSA');
+  const sig = own.find((a): a is packet.RrsigAnswer => a.type === 'RRSIG' && (a as packet.RrsigAnswer).data.typeCovered === 'TLSA');
+  const signed = sig !== undefined;
   const cname = cnameIn(reply, name);
   if (cname) return { server, status: 'nodata', records: [], signed: false, cname };
-  if (tlsa.length === 0) return { server, status: 'nodata', records: [], signed: false };
+  if (tlsa.length === 0) return { server, status: 'nodata', records: [], signed: false, ...(soa ? { zone: abs(soa.name) } : {}) };
+  const apex = sig?.data.signersName ?? (reply.authorities ?? []).find((a) => a.type === 'NS')?.name;
   const records: TlsaRecord[] = tlsa.map((a) => ({
     usage: a.data.usage as Usage,
     selector: a.data.selector as Selector,
     matching: a.data.matchingType as Matching,
     data: a.data.certificate.toString('hex'),
   }));
-  return { server, status: 'ok', records, ttl: Math.min(...tlsa.map((a) => a.ttl ?? 0)), signed };
+  return { server, status: 'ok', records, ttl: Math.min(...tlsa.map((a) => a.ttl ?? 0)), signed, ...(apex !== undefined ? { zone: abs(apex) } : {}) };
 }
 
 /** Every server answered and serves `record` (signed, when asked to). */

@@ -89,6 +89,8 @@ export interface ServerAnswer {
   signed: boolean;
   /** The name is a CNAME to this target (absolute); the records are then the target's, if any. */
   cname?: string;
+  /** The zone the server answered from (absolute), when the reply shows it: its SOA, signer or NS set. */
+  zone?: string;
   error?: string;
 }
 

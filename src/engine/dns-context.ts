@@ -100,19 +100,21 @@ export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, nam
  * Before anything is published at a name: the zone the server really holds it in is the one the
  * update goes to. A zone cut below --zone (or below a zone found for another name) would take the
  * update into the parent, where the record is hidden under the delegation and never served.
- * One SOA question per name, asked only when a publish is planned.
+ * The zone is read off the server's answer to the run's TLSA question when that answer shows it
+ * (observations: its SOA, signer or NS set); otherwise one SOA question per name, asked only when
+ * a publish is planned.
  */
-export async function confirmZones(ctx: DnsContext, names: string[], zoneGiven: boolean): Promise<void> {
+export async function confirmZones(ctx: DnsContext, names: string[], zoneGiven: boolean, observations: NameObservation[] = []): Promise<void> {
   if (!ctx.verified || !ctx.asked) return;
+  const asked = formatServer(ctx.asked);
   await Promise.all(
     [...new Set(names)].map(async (name) => {
-      const soa = await enclosingSoa(name, ctx.asked!, { ask: ctx.ask });
+      const shown = observations.find((o) => o.name === name)?.answers.find((a) => a.server === asked && a.status !== 'error' && a.cname === undefined)?.zone;
+      const zone = shown ?? abs((await enclosingSoa(name, ctx.asked!, { ask: ctx.ask })).name);
       const expected = ctx.zoneOf[name] ?? '';
-      if (abs(soa.name) !== abs(expected)) {
-        const advice = zoneGiven
-          ? `give --zone ${abs(soa.name).replace(/\.$/, '')} or leave --zone out`
-          : `configure the names of ${abs(soa.name)} as a service of their own`;
-        throw new UserError(`TLSA name ${name} is in zone ${abs(soa.name)}, not ${abs(expected)} (a zone cut below it): an update to ${abs(expected)} would never be served; ${advice}`);
+      if (zone !== abs(expected)) {
+        const advice = zoneGiven ? `give --zone ${zone.replace(/\.$/, '')} or leave --zone out` : `configure the names of ${zone} as a service of their own`;
+        throw new UserError(`TLSA name ${name} is in zone ${zone}, not ${abs(expected)} (a zone cut below it): an update to ${abs(expected)} would never be served; ${advice}`);
       }
     }),
   );

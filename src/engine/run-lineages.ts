@@ -102,7 +102,7 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
   const retired = await Promise.all(gone.map(async (lineage): Promise<RetiredSlot> => ({ lineage, state: file.lineages![lineage]!, stillPresented: await presentedLineage(settings, lineage, file.lineages![lineage]!) })));
   const now = clock();
   const d = decideLineages(slotsFor(true), { presence, negativeTtl: ctx.negativeTtl }, now, retired);
-  await confirmZones(ctx, d.plan.flatMap((st) => (st.kind === 'publish' ? [st.name] : [])), settings.dns.zone !== undefined);
+  await confirmZones(ctx, d.plan.flatMap((st) => (st.kind === 'publish' ? [st.name] : [])), settings.dns.zone !== undefined, observations);
   warnings.push(...d.warnings, ...rrsetSizeWarnings(presence, d.plan));
   if (!ctx.verified && d.plan.some((st) => st.kind === 'publish' || st.kind === 'withdraw')) warnings.push(...ctx.warnings.filter((w) => w.startsWith(UNVERIFIED)));
   const report = decisionReport(target ? shownId(target) : settings.id, trigger.kind, d, warnings, !opts.dryRun);

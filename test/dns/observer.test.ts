@@ -39,6 +39,7 @@ describe('observeTlsa (real named: signed primary + secondary, unsigned zone)', 
       assert.equal(a.signed, true);
       assert.equal(a.ttl, 2);
       assert.deepEqual(a.records, [record]);
+      assert.equal(a.zone, signed.zone, 'a signed answer shows its zone (the RRSIG signer)');
     }
     const dug = (await signed.dig(['+short', '+split=0', 'TLSA', name(signed)])).trim().toLowerCase();
     assert.equal(dug, `3 1 1 ${record.data}`);
@@ -51,6 +52,7 @@ describe('observeTlsa (real named: signed primary + secondary, unsigned zone)', 
     const obs = await observeTlsa(name(unsigned), [at(unsigned.port)]);
     assert.equal(obs.answers[0]!.status, 'ok');
     assert.equal(obs.answers[0]!.signed, false);
+    assert.equal(obs.answers[0]!.zone, unsigned.zone, "an unsigned answer shows its zone by named's NS set in authority");
     assert.equal(servedByAll(obs, record), true);
     assert.equal(servedByAll(obs, record, { requireSigned: true }), false);
   });
@@ -58,9 +60,11 @@ describe('observeTlsa (real named: signed primary + secondary, unsigned zone)', 
   test('nodata at a name with other types, nxdomain at a name that does not exist', async () => {
     const obs = await observeTlsa(`mail.${signed.zone}`, [at(signed.port)]);
     assert.equal(obs.answers[0]!.status, 'nodata');
+    assert.equal(obs.answers[0]!.zone, signed.zone, 'NODATA shows its zone (the SOA in authority)');
     assert.match(await signed.dig(['TLSA', `mail.${signed.zone}`]), /status: NOERROR.*\n.*ANSWER: 0/);
     const none = await observeTlsa(`_25._tcp.nothing.${signed.zone}`, [at(signed.port)]);
     assert.equal(none.answers[0]!.status, 'nxdomain');
+    assert.equal(none.answers[0]!.zone, signed.zone, 'NXDOMAIN shows its zone');
     assert.match(await signed.dig(['TLSA', `_25._tcp.nothing.${signed.zone}`]), /status: NXDOMAIN/);
     assert.equal(goneFromAll(none, record), true);
   });
@@ -68,6 +72,7 @@ describe('observeTlsa (real named: signed primary + secondary, unsigned zone)', 
   test('a name delegated away from the server is an error, not nodata', async () => {
     const obs = await observeTlsa(`_25._tcp.www.child.${signed.zone}`, [at(signed.port)]);
     assert.equal(obs.answers[0]!.status, 'error');
+    assert.equal(obs.answers[0]!.zone, undefined, 'a referral shows no zone of this server');
     assert.match(obs.answers[0]!.error!, /is not authoritative for _25\._tcp\.www\.child\.example\.test\. \(no AA bit: a referral\)/);
   });
 
