@@ -2,7 +2,7 @@
 // reloading them. Each file is replaced atomically; the key is written 0600 unless the file it
 // replaces had another owner or mode (a service reading its key as root:ssl-cert 0640 keeps it).
 import { accessSync, chownSync, constants, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, type Stats } from 'node:fs';
-import { chown, lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
+import { chown, mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Exit, UserError } from '../errors.js';
 import { writeFileAtomic, writeFilesAtomicSync, type FilesWriter } from '../state/atomic.js';
@@ -19,8 +19,11 @@ const FILES: [string, number][] = [
 /**
  * The file operations of a promotion. One service's run makes them on the event loop's thread,
  * where the crash test (strace, main thread) kills it at each; a batch (a writer given, which
- * writes on the file system's threads too) makes them there: a synchronous call in a run
- * promoting hundreds of services waits behind their fsyncs with every other service stopped.
+ * writes on the file system's threads too) makes those that change the file system there: a
+ * synchronous create or rename in a run promoting hundreds of services waits behind their fsyncs
+ * with every other service stopped. What only reads metadata (stat, lstat, readlink, readdir) is
+ * done on this thread in both: a pool round trip cost the event loop more than the call (a dozen
+ * per promotion: every file's owner is read before, from and after).
  */
 interface LinkIo {
   lstat(path: string): Promise<Stats>;
@@ -35,13 +38,17 @@ interface LinkIo {
   chown(path: string, uid: number, gid: number): Promise<void>;
 }
 
-const THREADED: LinkIo = { lstat, stat, readlink: (p) => readlink(p), readdir: (p) => readdir(p), readFile: (p) => readFile(p), mkdir, rm, symlink: (t, p) => symlink(t, p), rename, chown };
-
-const IN_LOOP: LinkIo = {
+const READS: Pick<LinkIo, 'lstat' | 'stat' | 'readlink' | 'readdir'> = {
   lstat: async (p) => lstatSync(p),
   stat: async (p) => statSync(p),
   readlink: async (p) => readlinkSync(p),
   readdir: async (p) => readdirSync(p),
+};
+
+const THREADED: LinkIo = { ...READS, readFile: (p) => readFile(p), mkdir, rm, symlink: (t, p) => symlink(t, p), rename, chown };
+
+const IN_LOOP: LinkIo = {
+  ...READS,
   readFile: async (p) => readFileSync(p),
   mkdir: async (p, o) => mkdirSync(p, o),
   rm: async (p, o) => rmSync(p, o),

@@ -3,13 +3,13 @@
 // file) is taken over under a second, short-lived lock, so two runs taking over the same stale
 // lock cannot both end up holding it. (flock(2) would need a native addon: no well-kept
 // pure-JS package offers it.)
-import { openSync, closeSync, writeSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { link, stat, unlink, writeFile } from 'node:fs/promises';
+import { open, openSync, closeSync, writeSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { link, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { Exit, UserError } from '../errors.js';
-import { fdStamp, fileStamp, stampOf } from '../io/file-stamp.js';
+import { fdStamp, fileStamp } from '../io/file-stamp.js';
 import { bootId, staleReason } from './owner.js';
 
 export interface Lock {
@@ -64,18 +64,26 @@ function create(path: string): Mine | undefined {
 }
 
 /**
- * create on the libuv pool: a run over many services takes a lock each, and an O_CREAT open waits
- * on the file system's journal while other services' writes sync; the main thread must not. The
- * owner line is written to a temp file first and hard-linked into place (link fails when the lock
- * exists): on the pool, a write queued behind other services' fsyncs could come seconds after
- * the open, and an empty lock that old is taken over as torn. A killed take leaves only the temp
- * file, which the service folder's tidy removes (its name is a temp file's: state/tidy.ts).
+ * create for a run over many services: it takes a lock each, and an O_CREAT open waits on the
+ * file system while other services' writes sync; the main thread must not. So the create, and the
+ * link and unlink that change the folder, go to the libuv pool; the owner line is written into the
+ * open file here, at once (a write queued on the pool behind other services' fsyncs could come
+ * seconds after the open, and an empty lock that old is taken over as torn), and the stamp is read
+ * here (a pool round trip costs this thread more than the call). The line goes to a temp file that
+ * is hard-linked into place (link fails when the lock exists), so the lock is never an empty file
+ * at its path. A killed take leaves only the temp file, which the service folder's tidy removes
+ * (its name is a temp file's: state/tidy.ts).
  */
 async function createAsync(path: string): Promise<Mine | undefined> {
   const line = ownerLine();
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeFile(temp, line, { flag: 'wx', mode: 0o600 });
+    const fd = await new Promise<number>((resolve, reject) => open(temp, 'wx', 0o600, (err, fd) => (err ? reject(err) : resolve(fd))));
+    try {
+      writeSync(fd, line);
+    } finally {
+      closeSync(fd);
+    }
     await link(temp, path);
   } catch (err) {
     // EEXIST from the link (its dest is the lock): held by another run. Anything else is an error.
@@ -91,7 +99,7 @@ async function createAsync(path: string): Promise<Mine | undefined> {
     });
   }
   // After the temp's unlink (it changes the inode's ctime): what release compares.
-  return { line, stamp: stampOf(await stat(path, { bigint: true })) };
+  return { line, stamp: fileStamp(path) };
 }
 
 const readOr = (path: string): string | undefined => {
