@@ -7,7 +7,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makePki, openssl } from '../test/support/pki.js';
-import { median, timed } from './measure.js';
+import { envNote, median, timed } from './measure.js';
 
 // BENCH_CLI measures another build of the CLI (e.g. an experiment) against the same baseline.
 const CLI = process.env.BENCH_CLI ?? fileURLToPath(new URL('../../dist/dane-hook.mjs', import.meta.url));
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const [batch, shellLoop] = await compare(LOOP_RUNS, () => timed(process.execPath, [CLI, 'tlsa', ...files]), () => timed('sh', ['-c', loop]));
 
     const lines = [
-      `node ${process.version}, ${availableParallelism()} CPUs; medians of ${RUNS} (cold) and ${LOOP_RUNS} (batch) runs`,
+      `node ${process.version}, ${availableParallelism()} CPUs; medians of ${RUNS} (cold) and ${LOOP_RUNS} (batch) runs${envNote()}`,
       `cold start, one file:  dane-hook tlsa ${fmt(cold)}   openssl pipeline ${fmt(pipe)}   ratio ${(cold / pipe).toFixed(2)}x (target <= 3x) ${cold <= 3 * pipe ? 'OK' : 'MISSED'}`,
       `batch, ${FILES} files:    dane-hook tlsa ${fmt(batch)}   shell loop ${fmt(shellLoop)}   ${(shellLoop / batch).toFixed(1)}x faster (target >= 20x) ${shellLoop >= 20 * batch ? 'OK' : 'MISSED'}`,
     ];

@@ -27,7 +27,7 @@ import { observeTlsa } from '../src/dns/observer.js';
 import { checkServed, countPromoted, digBatchFile, fleet, pointAll, tlsaLines, writeFleetConfig } from '../test/support/fleet.js';
 import { createQueryPool } from '../src/dns/pool.js';
 import type { ChangeGroup, ServerAddress } from '../src/dns/types.js';
-import { median, timed, type Timed } from './measure.js';
+import { envNote, median, timed, type Timed } from './measure.js';
 
 const CLI = process.env.BENCH_CLI ?? fileURLToPath(new URL('../../dist/dane-hook.mjs', import.meta.url));
 const SIZES = (process.env.BENCH_SERVICES ?? '1000').split(',').map((n) => Number(n.trim()));
@@ -261,7 +261,7 @@ async function main(): Promise<void> {
     const gens = await makeGenerations(dir, pki);
     const hashes: Hashes = { ca: await spkiHash(pki.intermediate.cert), keys: [await Promise.all(gens[0].map((l) => spkiHash(l.cert))), await Promise.all(gens[1].map((l) => spkiHash(l.cert)))] };
     const growth: string[] = [];
-    process.stdout.write(`\nservices on a real named (TSIG, signed zone, TTL ${TTL}); node ${process.version}, ${availableParallelism()} CPUs; state in ${fileSystem(tmpdir())}\n`);
+    process.stdout.write(`\nservices on a real named (TSIG, signed zone, TTL ${TTL}); node ${process.version}, ${availableParallelism()} CPUs; state in ${fileSystem(tmpdir())}${envNote()}\n`);
     for (const n of SIZES) {
       const { perService, rss } = await benchSize(n, gens, hashes);
       growth.push(`| ${n} | ${Object.values(perService).map((ms) => `${ms.toFixed(2)} ms`).join(' | ')} | ${rss.toFixed(0)} MB |`);

@@ -1,5 +1,5 @@
 // Completing a service: defaults, required fields, and rules that look at several fields at once.
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { parseOwner } from '../tlsa/name.js';
 import { paramsText, parseParams, type TlsaParams } from '../tlsa/record.js';
 import { backendRow, impliedBackend, unmetNeeds } from '../dns/backends.js';
@@ -131,8 +131,10 @@ export function checkUniqueIds(ctx: Ctx, services: readonly { id: string; path: 
 
 /** `inner` is `outer` or a path inside it (lexically; both absolute). */
 export function within(inner: string, outer: string): boolean {
-  const rel = relative(resolve(outer), resolve(inner));
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep));
+  // Both resolved (absolute, normalized): a prefix up to a separator, no path.relative per pair.
+  const i = resolve(inner);
+  const o = resolve(outer);
+  return i === o || i.startsWith(o.endsWith(sep) ? o : `${o}${sep}`);
 }
 
 /**
