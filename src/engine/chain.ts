@@ -63,7 +63,8 @@ export function loadDeployedChain(files: CertFiles, settings: ServiceSettings, p
   }
   const x = certFacts(certs[0]!);
   const id = sha256(certs[0]!);
-  const keyPem = key.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
+  // The copy is PKCS#8 PEM: the file's own bytes when it held PKCS#8 (an export re-encodes through OpenSSL, the costly part of a copy).
+  const keyPem = key.pkcs8 ? derToPem(key.pkcs8, 'PRIVATE KEY') : key.privateKey!.export({ type: 'pkcs8', format: 'pem' }).toString();
   return {
     ref: { id, records: [...records.values()], notBefore: x.notBefore, notAfter: x.notAfter },
     info: { id, subject: x.subject.replace(/\n/g, ', '), issuer: x.issuer.replace(/\n/g, ', '), notAfter: new Date(x.notAfter).toISOString(), keyType: leafMaterial.keyType, spki: leafMaterial.spki.toString('hex') },

@@ -195,7 +195,7 @@ export function decide(prev: RolloverState, trigger: DecideTrigger, observation:
   // shows), the next look (as they will stand after it), the outcome.
   const readiness = readinessOf(decided, o, now);
   const poll = now + (o.pollMs ?? 60_000);
-  const waits = readinessOf(after, o, now)
+  const waits = (after === decided ? readiness : readinessOf(after, o, now))
     .filter((r) => !r.ready && r.role !== 'retiring')
     .map((r) => Math.max(now, ...r.combos.filter((c) => c.matchable && !c.ready).map((c) => c.readyAt ?? poll)));
   const soonest = Math.min(...waits);

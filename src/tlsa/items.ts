@@ -9,7 +9,7 @@ import { shapeOf } from './shapes.js';
 export type Item =
   | { kind: 'certificate'; der: Buffer; spki: Buffer }
   | { kind: 'csr' | 'publicKey'; spki: Buffer }
-  | { kind: 'privateKey'; key: KeyObject; spki: Buffer }
+  | { kind: 'privateKey'; key: KeyObject; spki: Buffer; pkcs8?: Buffer }
   | { kind: 'ignored' };
 
 /** Thrown when a block or blob is not usable; the loader adds the file name. */
@@ -25,9 +25,11 @@ const CONTAINER_HINT = {
 
 const spkiOfKey = (key: KeyObject): Buffer => createPublicKey(key).export({ type: 'spki', format: 'der' });
 
+/** `pkcs8`: the key's own PKCS#8 bytes, when it came so (a copy of it needs no export). */
 function privateItem(der: Buffer, type: 'pkcs8' | 'pkcs1' | 'sec1'): Item {
   const key = createPrivateKey({ key: der, format: 'der', type });
-  return { kind: 'privateKey', key, spki: spkiOfKey(key) };
+  const whole = type === 'pkcs8' && readTlv(der, 0).end === der.length;
+  return { kind: 'privateKey', key, spki: spkiOfKey(key), ...(whole ? { pkcs8: der } : {}) };
 }
 
 function rsaPublicItem(der: Buffer): Item {

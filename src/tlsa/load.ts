@@ -29,6 +29,8 @@ export interface Material {
   keyType: string;
   /** For private keys, and certificate files that also hold the leaf's private key. */
   privateKey?: KeyObject;
+  /** That key's PKCS#8 DER as the file held it, when it was PKCS#8. */
+  pkcs8?: Buffer;
 }
 
 /** How a source is named in messages. */
@@ -88,11 +90,11 @@ function assemble(found: Item[], source: string, shown: string): Material {
     const leaf = found.find((it) => it.kind === 'certificate')!;
     const key = keys[0];
     if (key && !key.spki.equals(leaf.spki)) throw new UserError(`${shown} holds a private key that does not match its first certificate`);
-    return { source, kind: 'certificate', certs, spki: leaf.spki, keyType: keyTypeOfSpki(leaf.spki), privateKey: key?.key };
+    return { source, kind: 'certificate', certs, spki: leaf.spki, keyType: keyTypeOfSpki(leaf.spki), privateKey: key?.key, ...(key?.pkcs8 ? { pkcs8: key.pkcs8 } : {}) };
   }
   if (found.length > 1) throw new UserError(`${shown} holds ${found.length} keys or CSRs: give one per file`);
   const only = found[0]!;
-  if (only.kind === 'privateKey') return { source, kind: 'privateKey', certs: [], spki: only.spki, keyType: keyTypeOfSpki(only.spki), privateKey: only.key };
+  if (only.kind === 'privateKey') return { source, kind: 'privateKey', certs: [], spki: only.spki, keyType: keyTypeOfSpki(only.spki), privateKey: only.key, ...(only.pkcs8 ? { pkcs8: only.pkcs8 } : {}) };
   if (only.kind === 'csr' || only.kind === 'publicKey') return { source, kind: only.kind, certs: [], spki: only.spki, keyType: keyTypeOfSpki(only.spki) };
   throw new UserError(`${shown} holds no certificate, key or CSR`);
 }

@@ -60,6 +60,7 @@ describe('rollover against a real BIND (staged mode)', () => {
     assert.ok(have.includes(`2 1 1 ${await spkiHash(pki.intermediate.cert)}`), have.join('\n'));
     assert.equal(await activeSpki(), await spkiHash(leaf.cert));
     assert.equal(statSync(join(active, 'privkey.pem')).mode & 0o777, 0o600);
+    assert.equal(await readFile(join(active, 'privkey.pem'), 'utf8'), await readFile(leaf.key, 'utf8'), 'a PKCS#8 key goes into service as the file held it');
     assert.equal((await readFile(reloadLog, 'utf8')).trim().split('\n').length, 1);
     assert.ok((await readlink(active)).includes('.versions'));
   });

@@ -51,6 +51,14 @@ describe('every form on disk gives the certificate SPKI as openssl sees it', () 
         assert.ok(m.spki.equals(spki), `${file}: SPKI differs from openssl's`);
         assert.equal(m.privateKey !== undefined, kindOf === 'privateKey' || file === leaf.combined, file);
       }
+      // A PKCS#8 key keeps its own bytes, as the file holds them (a stored copy is them, not an
+      // export: openssl pkey re-encodes, e.g. without the public key genpkey writes); other forms do not.
+      const pemBody = (await readFile(leaf.key, 'latin1')).replace(/-----[^-]+-----|\s/g, '');
+      assert.ok(loadMaterial(leaf.key).pkcs8?.equals(Buffer.from(pemBody, 'base64')), `${leaf.key}: its own PKCS#8 bytes`);
+      // openssl pkey -outform der writes RSA and EC keys in their traditional form, the others as PKCS#8.
+      const derKey = loadMaterial(leaf.keyDer).pkcs8;
+      assert.ok(derKey === undefined ? ['rsa', 'ec-p256', 'ec-p384', 'ec-p521'].includes(kind) : derKey.equals(await readFile(leaf.keyDer)), `${leaf.keyDer}: its own PKCS#8 bytes, or none for a traditional key`);
+      if (leaf.keyTraditional) assert.equal(loadMaterial(leaf.keyTraditional).pkcs8, undefined, 'a traditional key has no PKCS#8 bytes of its own');
       const cert = loadMaterial(leaf.cert);
       assert.ok(keyMatchesCert(loadMaterial(leaf.key), cert));
       assert.ok(!keyMatchesCert(loadMaterial(pki.leaves[kind === 'rsa' ? 'ed25519' : 'rsa'].key), cert));
