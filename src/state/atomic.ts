@@ -37,7 +37,7 @@ function write(path: string, data: string | Buffer, mode: number, syncDir = true
   const fd = openSync(tmp, 'wx', mode);
   try {
     fchmodSync(fd, mode); // exact, whatever the umask (systemd units often set UMask=0077)
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    writeAllSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
@@ -199,7 +199,8 @@ async function linked(from: string, tmp: string): Promise<boolean> {
   }
 }
 
-const fdOpen = (path: string, flags: string, mode?: number): Promise<number> =>
+/** open(2) on libuv's pool, through fs's callback: a create waits on the file system. */
+export const fdOpen = (path: string, flags: string, mode?: number): Promise<number> =>
   new Promise((resolve, reject) => open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
 
 function closeQuietly(fd: number): void {
@@ -233,6 +234,6 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** The one asynchronous call of a write: a sync, through fs's callback (fs/promises' FileHandle costs the event loop more). */
+/** A descriptor call (the syncs) through fs's callback: fs/promises' FileHandle costs the event loop's thread more per file. */
 const fdDone = (call: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> =>
   new Promise((resolve, reject) => call((err) => (err ? reject(err) : resolve())));

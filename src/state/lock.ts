@@ -3,7 +3,7 @@
 // file) is taken over under a second, short-lived lock, so two runs taking over the same stale
 // lock cannot both end up holding it. (flock(2) would need a native addon: no well-kept
 // pure-JS package offers it.)
-import { open, openSync, closeSync, writeSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { openSync, closeSync, writeSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { link, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { Exit, UserError } from '../errors.js';
 import { fdStamp, fileStamp } from '../io/file-stamp.js';
 import { bootId, staleReason } from './owner.js';
+import { fdOpen } from './atomic.js';
 
 export interface Lock {
   release(): void;
@@ -78,7 +79,7 @@ async function createAsync(path: string): Promise<Mine | undefined> {
   const line = ownerLine();
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const fd = await new Promise<number>((resolve, reject) => open(temp, 'wx', 0o600, (err, fd) => (err ? reject(err) : resolve(fd))));
+    const fd = await fdOpen(temp, 'wx', 0o600);
     try {
       writeSync(fd, line);
     } finally {
