@@ -1,6 +1,6 @@
 // Checks on the files an ACME client names: one-line errors that say which variable pointed where.
 import { X509Certificate } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { readReason as reason } from '../io/fs-errors.js';
@@ -19,16 +19,24 @@ const textOf = (path: string): string | undefined => {
 /**
  * Returns the real path of a readable regular file, or throws naming `what` (a variable or flag).
  * Real path: certbot's and dehydrated's live names are symlinks that the next renewal re-points, so
- * the version in hand is pinned by its archive name. One open tells "exists, readable" and fstat
- * "a regular file" (opened as read-bounded.ts opens: non-blocking, no controlling tty); the kernel
- * names the opened file in /proc/self/fd, one readlink where realpath(3) reads every part of both
- * paths (a deploy over many services checks four files each).
+ * the version in hand is pinned by its archive name. A stat tells "a regular file" (nothing else is
+ * opened: a device's open has effects), an open "readable" (opened as read-bounded.ts opens:
+ * non-blocking, no controlling tty), and the kernel names the opened file in /proc/self/fd: one
+ * readlink where realpath(3) reads every part of both paths (a deploy over many services checks
+ * four files each).
  */
 export function checkFile(what: string, raw: string | undefined): string {
   if (raw === undefined || raw.trim() === '') throw new UserError(`${what} is empty: a file path is needed`);
   if (shownValue(raw) !== raw) throw new UserError(`${what} ${JSON.stringify(raw)} contains a control character`);
   const path = resolve(raw);
   const failed = (err: unknown) => new UserError(`${what}: ${path} ${reason(err)}`, { cause: err });
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (err) {
+    throw failed(err);
+  }
+  if (!isFile) throw new UserError(`${what}: ${path} is not a regular file`);
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -36,13 +44,6 @@ export function checkFile(what: string, raw: string | undefined): string {
     throw failed(err);
   }
   try {
-    let isFile: boolean;
-    try {
-      isFile = fstatSync(fd).isFile();
-    } catch (err) {
-      throw failed(err);
-    }
-    if (!isFile) throw new UserError(`${what}: ${path} is not a regular file`);
     return openedPath(fd) ?? realPath(path, failed);
   } finally {
     closeSync(fd);

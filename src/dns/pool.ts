@@ -96,12 +96,26 @@ class SharedSocket {
   private flush(): void {
     const out = this.outbox;
     this.outbox = [];
-    for (const { message, failed } of out) this.socket.send(message, (e) => e && failed(e));
+    for (const { message, failed } of out) {
+      // Between the ask and this flush the socket may have failed (an ICMP port unreachable) and
+      // been closed: a send there throws at once; it fails its own question, never the run.
+      if (this.closed) {
+        failed(this.failure ?? new Error('the query socket was closed'));
+        continue;
+      }
+      try {
+        this.socket.send(message, (e) => e && failed(e));
+      } catch (e) {
+        failed(e as Error);
+      }
+    }
   }
 
   private outbox: { message: Buffer; failed: (e: Error) => void }[] = [];
+  private closed = false;
 
   close(): void {
+    this.closed = true;
     this.socket.removeAllListeners('message');
     this.socket.on('error', () => undefined);
     try {

@@ -2,7 +2,7 @@
 // forever, a FIFO with no writer would block forever. The file is opened non-blocking, checked
 // with fstat on the descriptor (no race with a rename), and read up to a cap no real certificate,
 // key or config reaches.
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { UserError } from '../errors.js';
 import { readReason } from './fs-errors.js';
 import { shownValue } from './shown.js';
@@ -56,7 +56,7 @@ function readAll(fd: number, max: number, shown: string, size?: number): Buffer 
  * `onStat` gets what fstat said of the file read (before the read): a stamp of these bytes.
  */
 export function readBounded(path: string, opts?: { max?: number; what?: string; onStat?: (st: Stats) => void }): Buffer;
-/** `missingOk`: a file that does not exist is undefined, not an error (one open, no stat first). */
+/** `missingOk`: a file that does not exist (as existsSync says) is undefined, not an error (one open, no stat first). */
 export function readBounded(path: string, opts: { max?: number; what?: string; onStat?: (st: Stats) => void; missingOk: true }): Buffer | undefined;
 export function readBounded(path: string, opts: { max?: number; what?: string; onStat?: (st: Stats) => void; missingOk?: boolean } = {}): Buffer | undefined {
   const max = opts.max ?? MAX_INPUT_BYTES;
@@ -66,7 +66,9 @@ export function readBounded(path: string, opts: { max?: number; what?: string; o
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
-    if (opts.missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // Absent as existsSync would say: no entry, a file where a folder should be, a folder it may
+    // not search. The stat is made only when the open failed.
+    if (opts.missingOk && ((err as NodeJS.ErrnoException).code === 'ENOENT' || !existsSync(path))) return undefined;
     throw new UserError(`${shown} ${readReason(err)}`, { cause: err });
   }
   try {

@@ -28,7 +28,12 @@ const spkiOfKey = (key: KeyObject): Buffer => createPublicKey(key).export({ type
 /** `pkcs8`: the key's own PKCS#8 bytes, when it came so (a copy of it needs no export). */
 function privateItem(der: Buffer, type: 'pkcs8' | 'pkcs1' | 'sec1'): Item {
   const key = createPrivateKey({ key: der, format: 'der', type });
-  const whole = type === 'pkcs8' && readTlv(der, 0).end === der.length;
+  let whole = false;
+  try {
+    whole = type === 'pkcs8' && readTlv(der, 0).end === der.length;
+  } catch {
+    // BER (an indefinite length) that OpenSSL reads: the copy is exported as DER instead
+  }
   return { kind: 'privateKey', key, spki: spkiOfKey(key), ...(whole ? { pkcs8: der } : {}) };
 }
 

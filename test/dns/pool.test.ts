@@ -90,6 +90,30 @@ describe('query pool and zone cache (real named: signed primary + secondary)', (
     }
   });
 
+  test('many questions to a live server and to a closed port at once: each dead answer is an error, the run never crashes', async () => {
+    // The closed port's ICMP errors close and replace its socket while questions queued for it wait
+    // to be sent (they leave at the end of the loop's turn): none may be sent on the closed socket.
+    const dead = await freePort();
+    const pool = createQueryPool({ concurrency: 64 });
+    try {
+      const rounds = await Promise.all(
+        Array.from({ length: 300 }, async (_, i) => {
+          const out: string[] = [];
+          for (let k = 0; k < 3; k++) {
+            out.push((await observeTlsa(name(i % N), [at(bind.port)], { ask: pool.query })).answers[0]!.status);
+            out.push((await observeTlsa(name(i % N), [at(dead)], { ask: pool.query, timeoutMs: 500, retries: 0 })).answers[0]!.status);
+          }
+          return out;
+        }),
+      );
+      const all = rounds.flat();
+      assert.equal(all.filter((st) => st === 'ok').length, 900, 'every question to the live server answered');
+      assert.equal(all.filter((st) => st === 'error').length, 900, 'every question to the closed port an error');
+    } finally {
+      pool.close();
+    }
+  });
+
   test('ZoneCache: one discovery for many names and concurrent callers; the same facts as discoverZone', async () => {
     let asked = 0;
     const counting: Ask = (s, n, t, o) => {

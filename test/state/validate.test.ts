@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stateProblem } from '../../src/state/validate.js';
 import { loadService } from '../../src/state/store.js';
+import { allServices } from '../../src/cli/services.js';
 import { UserError } from '../../src/errors.js';
 
 const good = (rec = { usage: 3, selector: 1, matching: 1, data: 'ab'.repeat(32) }) => ({
@@ -87,4 +88,22 @@ test('certSeen (issue 10): a file with the stamp of its certificate passes; olde
   assert.equal(stateProblem(good(), 'mx'), undefined);
   assert.match(stateProblem({ ...good(), certSeen: { stamp: 'x', leafId: 'ab'.repeat(32) } }, 'mx') ?? 'passed', /^certSeen\.stamp must be a stat stamp/);
   assert.match(stateProblem({ ...good(), certSeen: { stamp, leafId: 'XY' } }, 'mx') ?? 'passed', /^certSeen\.leafId must be lower-case hex/);
+});
+
+test('the services a state dir registers: a stray file, a folder without a state file, a stray bad name are none, and no error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dane-validate-'));
+  try {
+    mkdirSync(join(dir, 'services', 'empty'), { recursive: true });
+    mkdirSync(join(dir, 'services', 'Bad Name'), { recursive: true });
+    writeFileSync(join(dir, 'services', 'notes.txt'), 'a note someone left\n');
+    mkdirSync(join(dir, 'services', 'mx'), { recursive: true });
+    writeFileSync(join(dir, 'services', 'mx', 'state.json'), JSON.stringify(good()));
+    const failures: string[] = [];
+    const found = allServices({ stateDir: dir, services: [], warnings: [] }, (id, err) => failures.push(`${id}: ${String(err)}`));
+    assert.deepEqual(failures, []);
+    assert.deepEqual(found.map((s) => s.id), ['mx']);
+    assert.deepEqual(allServices({ stateDir: dir, services: [], warnings: [] }).map((s) => s.id), ['mx'], 'without onError (check) nothing throws');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

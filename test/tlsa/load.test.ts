@@ -83,6 +83,20 @@ describe('every form on disk gives the certificate SPKI as openssl sees it', () 
     assert.deepEqual(m.certs[0], await readFile(leaf.certDer));
   });
 
+  test('a PKCS#8 key in BER (an indefinite outer length, as OpenSSL reads it) loads; its copy is exported as DER', async () => {
+    const leaf = pki.leaves['ec-p256'];
+    const pkcs8 = loadMaterial(leaf.key).pkcs8!;
+    // The outer SEQUENCE's definite length becomes 0x80 (indefinite), closed by an end-of-contents 00 00.
+    const headerLength = pkcs8[1]! & 0x80 ? 2 + (pkcs8[1]! & 0x7f) : 2;
+    const ber = Buffer.concat([Buffer.from([0x30, 0x80]), pkcs8.subarray(headerLength), Buffer.from([0, 0])]);
+    const file = join(dir, 'ber-key.pem');
+    await writeFile(file, derToPem(ber, 'PRIVATE KEY'));
+    const m = loadMaterial(file);
+    assert.equal(m.kind, 'privateKey');
+    assert.equal(m.pkcs8, undefined, 'BER is not kept as the copy: it is exported as DER');
+    assert.ok(m.spki.equals(loadMaterial(leaf.key).spki));
+  });
+
   test('derToPem round-trips and openssl reads what it writes', async () => {
     const der = await readFile(pki.leaves['ec-p384'].certDer);
     const pem = derToPem(der, 'CERTIFICATE');
