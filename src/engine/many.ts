@@ -71,7 +71,7 @@ export async function runServices(stateDir: string, items: ManyItem[], opts: Run
   try {
     for (let at = 0; at < items.length; at += chunkSize) {
       if (running.length >= CHUNKS_IN_FLIGHT) await running.shift();
-      const chunk = await prepareChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared, early, keep);
+      const chunk = await prepareChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared, early);
       // Asked for before this chunk writes: the pool serves them ahead of its syncs.
       early = takeEarly(stateDir, items.slice(at + chunkSize, at + 2 * chunkSize), opts);
       running.push(runChunk(stateDir, chunk, chunkOpts, sent).then((r) => r.forEach((x, k) => (results[at + k] = x.report ? { report: keep(x.report) } : x))));
@@ -95,11 +95,11 @@ interface Chunk {
 
 /**
  * A chunk's services locked, loaded, observed and decided, concurrently; failures kept per service.
- * An idle service (prepared unlocked: no step, nothing to write) is done there: only the part of
- * its report the output needs is kept, and the rest (its state, answers, decision) is garbage at
- * once, not carried (and promoted by the collector) until the chunk has run.
+ * An idle service (prepared unlocked: no step, nothing to write) is done there: only its report is
+ * kept, and the rest (its state, answers, decision) is garbage at once, not carried (and promoted
+ * by the collector) until the chunk has run.
  */
-async function prepareChunk(stateDir: string, items: ManyItem[], opts: RunOptions, shared: RunDns, early: (EarlyLock | undefined)[], keep: (r: RunReport) => RunReport): Promise<Chunk> {
+async function prepareChunk(stateDir: string, items: ManyItem[], opts: RunOptions, shared: RunDns, early: (EarlyLock | undefined)[]): Promise<Chunk> {
   const clock = opts.now ?? Date.now;
   const chunk: Chunk = { items, results: new Array(items.length), prepared: new Array(items.length), locks: [] };
   await eachLimit(items, PREPARE_CONCURRENCY, async (it, i) => {
@@ -107,7 +107,7 @@ async function prepareChunk(stateDir: string, items: ManyItem[], opts: RunOption
     try {
       const { p, lock } = await prepareIdleOrLocked(stateDir, it.settings, it.trigger, { ...opts, emit: it.emit }, clock, shared, take);
       if (lock) chunk.locks.push(lock);
-      if (p.unlocked) chunk.results[i] = { report: keep(p.report) };
+      if (p.unlocked) chunk.results[i] = { report: p.report };
       else chunk.prepared[i] = p;
     } catch (error) {
       chunk.results[i] = { error };

@@ -130,11 +130,6 @@ export function rolloverOf(file: Pick<ServiceFile, 'rollover' | 'lineages'> | un
   return view.lineage ? file?.lineages?.[view.lineage] : file?.rollover;
 }
 
-/** Ids of the services registered in a state dir (a folder holding a state file). */
-export function listServices(stateDir: string): string[] {
-  return serviceFolders(stateDir).filter((id) => existsSync(statePath(stateDir, id)));
-}
-
 /**
  * The folders of a state dir's services that may hold a state file, sorted: a caller that loads
  * each one learns from the load (undefined) whether it does, with no stat per folder first. A

@@ -13,7 +13,7 @@ import { runCli } from '../support/cli.js';
 import { prepareIdleOrLocked, type Trigger } from '../../src/engine/run.js';
 import { SETTLED_MS } from '../../src/io/file-stamp.js';
 import { acquireLock } from '../../src/state/lock.js';
-import { listServices, loadService, lockPath } from '../../src/state/store.js';
+import { loadService, lockPath, serviceFolders } from '../../src/state/store.js';
 import type { ServiceSettings } from '../../src/config/types.js';
 
 describe('an idle advance takes no lock; a busy one re-reads a state changed before its lock (real named)', () => {
@@ -36,12 +36,12 @@ describe('an idle advance takes no lock; a busy one re-reads a state changed bef
     assert.equal(deploy.exitCode, 0, deploy.stderr);
     // Inline signing serves the record a moment later: advance until a run has nothing left to record.
     for (let i = 0; i < 10; i++) {
-      const before = await readFile(join(st, 'services', listServices(st)[0]!, 'state.json'), 'utf8');
+      const before = await readFile(join(st, 'services', serviceFolders(st)[0]!, 'state.json'), 'utf8');
       assert.equal((await runCli(['advance', ...flags])).exitCode, 0);
-      if ((await readFile(join(st, 'services', listServices(st)[0]!, 'state.json'), 'utf8')) === before) break;
+      if ((await readFile(join(st, 'services', serviceFolders(st)[0]!, 'state.json'), 'utf8')) === before) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    id = listServices(st)[0]!;
+    id = serviceFolders(st)[0]!;
     settings = loadService(st, id)!.settings;
   });
   after(async () => {
