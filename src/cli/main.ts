@@ -1,14 +1,12 @@
 // The dane-hook command line. Only the invoked command's module is loaded: cold start matters
 // when a hook runs for every lineage of a renewal (see bench/).
-import type { Argv } from 'yargs';
-import { CHECK_EXIT_MEANINGS, Exit, EXIT_MEANINGS, UserError } from '../errors.js';
+import type { CommandModule } from 'yargs';
+import { Exit, UserError } from '../errors.js';
 import { COMMANDS } from './command-list.js';
+import { fastArgv, type FastCommand } from './fast-argv.js';
+import { yargsCli } from './yargs-cli.js';
 import { fsUserError } from '../io/fs-errors.js';
 import { oneLine } from '../io/shown.js';
-
-// Set by scripts/bundle.mjs; the tsc build (tests) falls back to 'dev'.
-declare const __DANE_HOOK_VERSION__: string | undefined;
-const VERSION = typeof __DANE_HOOK_VERSION__ === 'string' ? __DANE_HOOK_VERSION__ : 'dev';
 
 export async function main(argv: string[]): Promise<number> {
   const words = argv.slice(2);
@@ -26,28 +24,19 @@ export async function main(argv: string[]): Promise<number> {
       return report(err, words.includes('--verbose'));
     }
   }
-  const { default: yargs } = await import('yargs');
-  let cli: Argv = yargs(words)
-    .scriptName('dane-hook')
-    .usage('$0 <command> [options]\n\nKeeps DANE TLSA records right while certificates renew.')
-    .strict()
-    // dehydrated's hook words stay strings (a timestamp, a domain like 0123.example).
-    .parserConfiguration({ 'parse-positional-numbers': false })
-    .demandCommand(1, 'Name a command (see --help).')
-    .option('verbose', { type: 'boolean', describe: 'Show stack traces and debug output', global: true })
-    .help()
-    .alias('help', 'h')
-    .version(VERSION)
-    .epilogue(`Exit codes: ${codes(EXIT_MEANINGS)}; check: ${codes(CHECK_EXIT_MEANINGS)}. See README.md and man dane-hook.`)
-    .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      throw err ?? new UserError(msg);
-    });
-  for (const [name, entry] of Object.entries(COMMANDS)) {
-    if (name === wanted) cli = cli.command(await entry.load());
-    else cli = cli.command(name, entry.describe, () => {}, () => {});
+  // The commands hooks and timers run: a plain call never loads yargs either (cli/fast-argv.ts).
+  const entry = wanted === undefined ? undefined : COMMANDS[wanted];
+  const command = entry?.fast ? ((await entry.load()) as CommandModule & { fast: FastCommand }) : undefined;
+  const fast = command && fastArgv(words, wanted!, command.fast);
+  if (fast) {
+    try {
+      await command!.handler(fast as never);
+      return Number(process.exitCode ?? 0);
+    } catch (err) {
+      return report(err, words.includes('--verbose'));
+    }
   }
-  skipHelpCache(cli);
+  const cli = await yargsCli(words, wanted, (name) => COMMANDS[name]!.load());
   const verbose = words.includes('--verbose');
   try {
     await cli.parseAsync();
@@ -63,20 +52,6 @@ export async function main(argv: string[]): Promise<number> {
     return report(err, verbose);
   }
 }
-
-/**
- * yargs renders the whole help text as soon as a command's handler starts, to have it at hand
- * should the handler fail (its own failure output); ours fails through .fail() and never shows
- * it, and rendering it (the widths of 30 options) costs 60 ms or more of every run.
- * --help still renders it. Internal API: if yargs changes it, this does nothing.
- */
-function skipHelpCache(cli: Argv): void {
-  type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
-  const usage = (cli as unknown as Internals).getInternalMethods?.().getUsageInstance?.();
-  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
-}
-
-const codes = (list: readonly (readonly [number, string])[]) => list.map(([n, text]) => `${n} ${text}`).join(', ');
 
 /** The one place a failure leaves the process: a user error (file-system ones too) exits with its code, anything else 70. */
 function report(thrown: unknown, verbose: boolean): number {

@@ -38,9 +38,12 @@ export function sourceFromArgs(argv: Partial<ServiceArgs>): CertSource {
   return src;
 }
 
-/** The positional words after the command: dehydrated's `deploy_cert DOMAIN KEYFILE ...`. */
-export function hookArgs(argv: Pick<ServiceArgs, '_'>): string[] {
-  return argv._.slice(1).map(String);
+/**
+ * The words after the command: dehydrated's `deploy_cert DOMAIN KEYFILE ...`, after `--` (where
+ * hooks/dehydrated puts them) or not (`deploy [hook-args..]`: yargs keeps those apart).
+ */
+export function hookArgs(argv: Pick<ServiceArgs, '_'> & { 'hook-args'?: string[] }): string[] {
+  return [...(argv['hook-args'] ?? []), ...argv._.slice(1)].map(String);
 }
 
 /** The config file to read: --config, else $DANE_HOOK_CONFIG, else the default path when it exists. */

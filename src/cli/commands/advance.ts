@@ -16,6 +16,7 @@ import { addServiceOptions, settingsFromArgs, type ServiceArgs } from '../servic
 import { allServices } from '../services.js';
 import { failure, isFailure, print, runBatch, worst, type CommonArgs } from './run-common.js';
 import { runSpooled } from './spooled.js';
+import type { FastCommand } from '../fast-argv.js';
 
 type Args = ServiceArgs & { wait?: boolean; 'max-wait'?: number };
 
@@ -36,13 +37,16 @@ function renewalCheck(read: MaterialReader): (s: ServiceSettings, known: Service
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const command: CommandModule<object, Args> = {
+const OPTIONS = {
+  wait: { type: 'boolean', describe: 'Keep running until no step waits (progress shown on a terminal)' },
+  'max-wait': { type: 'number', default: 3600, describe: 'With --wait: give up after this many seconds' },
+} as const;
+
+const command: CommandModule<object, Args> & { fast: FastCommand } = {
   command: 'advance',
   describe: 'Periodic run: promote staged chains whose records are ready, withdraw stale records',
-  builder: (y) =>
-    addServiceOptions(y)
-      .option('wait', { type: 'boolean', describe: 'Keep running until no step waits (progress shown on a terminal)' })
-      .option('max-wait', { type: 'number', default: 3600, describe: 'With --wait: give up after this many seconds' }),
+  builder: (y) => addServiceOptions(y).options(OPTIONS),
+  fast: { options: OPTIONS },
   handler: async (argv) => {
     const global = settingsFromArgs(argv, process.env, { needService: false });
     const args = argv as Args & CommonArgs;

@@ -11,18 +11,24 @@ import { runAll, warnNoService, worst } from './run-common.js';
 import { lineageViews } from '../../config/lineages.js';
 import type { ServiceSettings } from '../../config/types.js';
 import type { CertFiles } from '../../acme/types.js';
+import type { FastCommand } from '../fast-argv.js';
 
 type Args = ServiceArgs & { spool?: boolean };
 
-const command: CommandModule<object, Args> = {
+const OPTIONS = {
+  spool: { type: 'boolean', describe: 'Only record the renewal (a small file in the state dir); the next `advance` does the work for all recorded renewals at once (certbot --post-hook)' },
+} as const;
+
+const command: CommandModule<object, Args> & { fast: FastCommand } = {
   command: 'deploy [hook-args..]',
   describe: 'After a renewal: publish the new chain\'s records; put it in service when safe; withdraw stale records',
   builder: (y) =>
     addServiceOptions(y)
       .positional('hook-args', { type: 'string', array: true, describe: "dehydrated's hook arguments: deploy_cert DOMAIN KEYFILE CERTFILE FULLCHAINFILE CHAINFILE TIMESTAMP" })
-      .option('spool', { type: 'boolean', describe: 'Only record the renewal (a small file in the state dir); the next `advance` does the work for all recorded renewals at once (certbot --post-hook)' })
+      .options(OPTIONS)
       .example('$0 deploy --lineage /etc/letsencrypt/live/mx.example.com --tlsa-name _25._tcp.mx.example.com --dns nsupdate --server ns1.example.com --tsig-key /etc/dane-hook/tsig.key --activate-dir /etc/dane-hook/active/mx --reload "systemctl reload postfix"', 'by hand, staged mode')
       .example('certbot renew --deploy-hook "$0 deploy --spool --quiet --config /etc/dane-hook/config.json" --post-hook "$0 advance --quiet --config /etc/dane-hook/config.json"', 'many lineages: record each renewal, one run at the end') as never,
+  fast: { options: OPTIONS, positional: 'hook-args' },
   handler: async (argv) => {
     const args = hookArgs(argv);
     // dehydrated calls one hook for every event; only deploy_cert concerns us.

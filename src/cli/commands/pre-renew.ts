@@ -5,17 +5,19 @@ import { fromEnvironment } from '../../acme/index.js';
 import { findServices } from '../../config/index.js';
 import { addServiceOptions, hookArgs, settingsFromArgs, type ServiceArgs } from '../service-options.js';
 import { runAll, warnNoService } from './run-common.js';
+import type { FastCommand } from '../fast-argv.js';
 
 type Args = ServiceArgs & { 'generate-next-key'?: boolean };
 
-const command: CommandModule<object, Args> = {
+const OPTIONS = {
+  'generate-next-key': { type: 'boolean', describe: 'Make a next key like the current one (same algorithm and size, 0600) at --next-key FILE or in the state dir' },
+} as const;
+
+const command: CommandModule<object, Args> & { fast: FastCommand } = {
   command: 'pre-renew',
   describe: "Before a renewal: publish the next key's record; exit 5 while it is not ready (a gate for acme.sh --pre-hook)",
-  builder: (y) =>
-    addServiceOptions(y).option('generate-next-key', {
-      type: 'boolean',
-      describe: 'Make a next key like the current one (same algorithm and size, 0600) at --next-key FILE or in the state dir',
-    }),
+  builder: (y) => addServiceOptions(y).options(OPTIONS),
+  fast: { options: OPTIONS },
   handler: async (argv) => {
     const global = settingsFromArgs(argv);
     // acme.sh's pre-hook names the domain (Le_Domain) and where its next key is kept: only the

@@ -7,6 +7,7 @@ import { failure, worst } from './run-common.js';
 import { activateDirWarning } from '../../state/activate-form.js';
 import type { RunFailure } from '../report.js';
 import { selectService } from '../select.js';
+import type { FastCommand } from '../fast-argv.js';
 import { lineageViews } from '../../config/lineages.js';
 
 type Args = ServiceArgs & { offline?: boolean };
@@ -32,10 +33,13 @@ function text(s: ServiceStatus): string[] {
   return lines;
 }
 
-const command: CommandModule<object, Args> = {
+const OPTIONS = { offline: { type: 'boolean', describe: 'Do not ask DNS: show the state file only' } } as const;
+
+const command: CommandModule<object, Args> & { fast: FastCommand } = {
   command: 'status',
   describe: 'Show, per service and TLSA name, the records published (by whom), what waits, and the next step',
-  builder: (y) => addServiceOptions(y).option('offline', { type: 'boolean', describe: 'Do not ask DNS: show the state file only' }),
+  builder: (y) => addServiceOptions(y).options(OPTIONS),
+  fast: { options: OPTIONS },
   handler: async (argv) => {
     const global = settingsFromArgs(argv, process.env, { needService: false });
     const statuses: ServiceStatus[] = [];
