@@ -68,11 +68,30 @@ const knownIds = (known: KnownChains): Set<string | undefined> => {
 };
 
 /** True when the configured certificate file is, by stat, the one stamped: the same bytes. */
-function sameFile(src: CertSource, stamp: string): boolean {
+const sameFile = (src: CertSource, stamp: string): boolean => certFileStamp(src) === stamp;
+
+/**
+ * What the renewal check's answer rests on, by stat: '' when the service names no certificate
+ * files (the check has nothing to look at), else the stamp of the certificate file it reads;
+ * undefined when there is none to take (gone, unreadable, only a key named).
+ */
+export function certFileStamp(src: CertSource): string | undefined {
+  if ((src.lineage ?? src.cert ?? src.fullchain ?? src.key ?? src.chain) === undefined) return '';
   const path = chosenCert(src)?.path;
   try {
-    return path !== undefined && fileStamp(resolve(path)) === stamp;
+    return path === undefined ? undefined : fileStamp(resolve(path));
   } catch {
-    return false; // gone or unreadable: the full check says what is wrong
+    return undefined; // gone or unreadable: the full check says what is wrong
   }
+}
+
+/**
+ * The stamp (certFileStamp) under which the check answers 'none' without reading a file: no files
+ * named, or the file is the one the state saw last, holding a leaf it knows. undefined otherwise.
+ * As long as certFileStamp gives the same, the check gives the same (engine/idle-memo.ts).
+ */
+export function quietRenewalStamp(src: CertSource, known: KnownChains): string | undefined {
+  const stamp = certFileStamp(src);
+  if (stamp === '') return stamp;
+  return stamp !== undefined && known.certSeen?.stamp === stamp && knownIds(known).has(known.certSeen.leafId) ? stamp : undefined;
 }

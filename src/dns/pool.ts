@@ -4,10 +4,10 @@
 // Retries, TCP fallback and rcode handling stay in query.ts; only the UDP send differs.
 // Close it when the run ends (its sockets are unref'd, so a forgotten pool does not hang a run).
 import { createSocket, type Socket } from 'node:dgram';
-import { isIP } from 'node:net';
 import type * as packet from 'dns-packet';
 import { query, Timeout, type DnsReply, type QueryOptions, type UdpAsk } from './query.js';
 import type { ServerAddress } from './types.js';
+import { ipVersion } from './address.js';
 
 export interface QueryPool {
   query(server: ServerAddress, name: string, type: packet.RecordType, options?: QueryOptions): Promise<DnsReply>;
@@ -30,7 +30,7 @@ class SharedSocket {
   private failure: Error | undefined;
 
   constructor(target: { host: string; port: number }) {
-    this.socket = createSocket(isIP(target.host) === 6 ? 'udp6' : 'udp4');
+    this.socket = createSocket(ipVersion(target.host) === 6 ? 'udp6' : 'udp4');
     this.socket.unref();
     this.socket.on('message', (buf: Buffer) => this.dispatch(buf));
     // An ICMP port-unreachable on a connected socket: every question waiting on it fails now.

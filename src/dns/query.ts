@@ -5,11 +5,10 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { randomInt } from 'node:crypto';
 import * as packet from 'dns-packet';
 import { DnsError } from '../errors.js';
-import { formatServer } from './address.js';
+import { formatServer, ipVersion } from './address.js';
 import type { ServerAddress } from './types.js';
 
 export interface QueryOptions {
@@ -51,7 +50,7 @@ export async function query(server: ServerAddress, name: string, type: packet.Re
 
   let address: string;
   try {
-    address = isIP(server.host) ? server.host : (await lookup(server.host)).address;
+    address = ipVersion(server.host) ? server.host : (await lookup(server.host)).address;
   } catch (e) {
     throw fail(`cannot resolve server name ${server.host} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, e);
   }
@@ -132,7 +131,7 @@ function describe(e: unknown): string {
 
 function askUdp(target: { host: string; port: number }, message: Buffer, timeoutMs: number, accept: (b: Buffer) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = createSocket(isIP(target.host) === 6 ? 'udp6' : 'udp4');
+    const socket: Socket = createSocket(ipVersion(target.host) === 6 ? 'udp6' : 'udp4');
     const done = (f: () => void) => {
       clearTimeout(timer);
       socket.removeAllListeners();

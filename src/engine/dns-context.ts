@@ -42,6 +42,9 @@ export interface RunDns {
 
 export const UNVERIFIED = 'no --server or --auth-server: publication cannot be checked';
 
+/** The context's warnings a run reports whatever it does (unverifiable emit is said only when something is emitted). */
+export const standingWarnings = (ctx: DnsContext): string[] => ctx.warnings.filter((w) => ctx.verified || !w.startsWith(UNVERIFIED));
+
 
 /** `names`: every name to observe, the configured ones and any where owned records remain. */
 export async function dnsContext(settings: ServiceSettings, emit?: EmitSink, names: string[] = settings.tlsaNames, run: RunDns = {}): Promise<DnsContext> {

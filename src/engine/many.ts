@@ -8,12 +8,15 @@
 // before a publish leaves the machine: a crash then still knows the records it owns). Services go
 // through in chunks (CHUNK_SIZE) so that memory does not grow with their number, two chunks at a
 // time: one is prepared while the other writes and waits on DNS. Messages of both chunks to one
-// zone take turns (dns/nsupdate.ts): each goes out once the one before it is served.
+// zone take turns (dns/nsupdate.ts): each goes out once the one before it is served. An advance
+// first asks the memo of idle services (idle-memo.ts): a service found as the last run left it
+// takes that run's report, and is not read, checked or decided again.
 import type { ServiceSettings } from '../config/types.js';
 import { applyGroups } from '../dns/batch.js';
 import { createQueryPool } from '../dns/pool.js';
 import type { Backend, RecordChange } from '../dns/types.js';
 import { ZoneCache } from '../dns/zone-cache.js';
+import { IdleMemo } from './idle-memo.js';
 import { writeFilesAtomic } from '../state/atomic.js';
 import { acquireLock, type Lock } from '../state/lock.js';
 import { lockPath, saveServiceAsync } from '../state/store.js';
@@ -59,8 +62,12 @@ const CHUNKS_IN_FLIGHT = 2;
 const FS_THREADS = '16';
 
 /** `keep`: what of each report outlives its chunk (the caller's output may need less than all of it). */
-export async function runServices(stateDir: string, items: ManyItem[], opts: RunOptions = {}, chunkSize = CHUNK_SIZE, keep: (r: RunReport) => RunReport = (r) => r): Promise<ManyResult[]> {
+export async function runServices(stateDir: string, items: ManyItem[], opts: RunOptions = {}, chunkSize = CHUNK_SIZE, keepGiven?: (r: RunReport) => RunReport): Promise<ManyResult[]> {
   process.env.UV_THREADPOOL_SIZE ??= FS_THREADS;
+  const keep = keepGiven ?? ((r: RunReport) => r);
+  // Idle services are taken from the memo when the reports are kept short (the text output): the
+  // memo keeps only that much of each (--json prints every combination's readiness).
+  const memo = keepGiven && !opts.dryRun && !opts.force && items.some((it) => it.trigger.kind === 'advance') ? IdleMemo.load(stateDir) : undefined;
   const pool = createQueryPool();
   const shared: RunDns = { pool, zones: new ZoneCache(pool.query) };
   const results: ManyResult[] = new Array(items.length);
@@ -71,12 +78,14 @@ export async function runServices(stateDir: string, items: ManyItem[], opts: Run
   try {
     for (let at = 0; at < items.length; at += chunkSize) {
       if (running.length >= CHUNKS_IN_FLIGHT) await running.shift();
-      const chunk = await prepareChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared, early);
+      const chunk = await prepareChunk(stateDir, items.slice(at, at + chunkSize), chunkOpts, shared, early, memo && { memo, keep });
       // Asked for before this chunk writes: the pool serves them ahead of its syncs.
       early = takeEarly(stateDir, items.slice(at + chunkSize, at + 2 * chunkSize), opts);
       running.push(runChunk(stateDir, chunk, chunkOpts, sent).then((r) => r.forEach((x, k) => (results[at + k] = x.report ? { report: keep(x.report) } : x))));
     }
     await Promise.all(running);
+    await memo?.save();
+    if (memo) opts.onMemo?.(memo.replayed);
     // The run ends when what it sent is served: the next run (a timer, a hook) may send at once.
     await sent.settled();
     return results;
@@ -99,18 +108,30 @@ interface Chunk {
  * kept, and the rest (its state, answers, decision) is garbage at once, not carried (and promoted
  * by the collector) until the chunk has run.
  */
-async function prepareChunk(stateDir: string, items: ManyItem[], opts: RunOptions, shared: RunDns, early: (EarlyLock | undefined)[]): Promise<Chunk> {
+async function prepareChunk(stateDir: string, items: ManyItem[], opts: RunOptions, shared: RunDns, early: (EarlyLock | undefined)[], memoed?: { memo: IdleMemo; keep: (r: RunReport) => RunReport }): Promise<Chunk> {
   const clock = opts.now ?? Date.now;
   const chunk: Chunk = { items, results: new Array(items.length), prepared: new Array(items.length), locks: [] };
   await eachLimit(items, PREPARE_CONCURRENCY, async (it, i) => {
     const take = () => early[i]?.take() ?? acquireLock(lockPath(stateDir, it.settings.id));
+    const memo = it.trigger.kind === 'advance' ? memoed?.memo : undefined;
     try {
+      const again = await memo?.replay(stateDir, it.settings, { ...opts, emit: it.emit }, clock, shared);
+      if (again) {
+        chunk.results[i] = { report: again };
+        return;
+      }
       const { p, lock } = await prepareIdleOrLocked(stateDir, it.settings, it.trigger, { ...opts, emit: it.emit }, clock, shared, take);
       if (lock) chunk.locks.push(lock);
-      if (p.unlocked) chunk.results[i] = { report: p.report };
-      else chunk.prepared[i] = p;
+      if (p.unlocked) {
+        chunk.results[i] = { report: p.report };
+        memo?.record(p, memoed!.keep(p.report));
+      } else {
+        chunk.prepared[i] = p;
+        memo?.forget(it.settings.id);
+      }
     } catch (error) {
       chunk.results[i] = { error };
+      memo?.forget(it.settings.id);
     }
   });
   // Not expected (a deploy locks before anything else): a lock taken early that no run took is let go.

@@ -20,7 +20,7 @@ import { loadServiceText, saveService, type ServiceFile } from '../state/store.j
 import { checkActivateDir } from './activate.js';
 import { loadDeployedChain, storeChain, type LoadedChain } from './chain.js';
 import { pinRecords } from '../tlsa/pins.js';
-import { UNVERIFIED, confirmZones, dnsContext, observe } from './dns-context.js';
+import { UNVERIFIED, confirmZones, dnsContext, observe, standingWarnings } from './dns-context.js';
 import { execute } from './execute.js';
 import { decideOptions } from './options.js';
 import { rrsetSizeWarnings } from './rrset-size.js';
@@ -96,7 +96,7 @@ export async function runLineagesLocked(stateDir: string, settings: ServiceSetti
   const owned = Object.values(file.lineages ?? {}).flatMap((r) => r.owned);
   const names = [...new Set([...settings.tlsaNames, ...owned.map((o) => o.name)])];
   const ctx = await dnsContext(settings, opts.emit, names);
-  warnings.push(...ctx.warnings.filter((w) => ctx.verified || !w.startsWith(UNVERIFIED)));
+  warnings.push(...standingWarnings(ctx));
   const { presence, observations } = await observe(ctx, names, owned);
   warnings.push(...observationErrors(observations));
   const retired = await Promise.all(gone.map(async (lineage): Promise<RetiredSlot> => ({ lineage, state: file.lineages![lineage]!, stillPresented: await presentedLineage(settings, lineage, file.lineages![lineage]!) })));

@@ -5,14 +5,14 @@ import type { Stats } from 'node:fs';
 import { Exit, worst } from '../errors.js';
 import type { ServiceSettings } from '../config/types.js';
 import { decide } from '../rollover/decide.js';
-import type { ChainReadiness, ChainRef, DecideTrigger, Step } from '../rollover/types.js';
+import type { ChainReadiness, ChainRef, DecideTrigger, Presence, Step } from '../rollover/types.js';
 import type { FilesWriter } from '../state/atomic.js';
 import { acquireLock, type Lock } from '../state/lock.js';
 import { loadServiceText, lockPath, saveService, stateFileStat, stateFileText, type ServiceFile } from '../state/store.js';
 import { sameStats, settledStamp } from '../io/file-stamp.js';
 import { loadDeployedChain, storeChain } from './chain.js';
 import { pinRecords } from '../tlsa/pins.js';
-import { UNVERIFIED, confirmZones, dnsContext, observe, type DnsContext, type RunDns } from './dns-context.js';
+import { UNVERIFIED, confirmZones, dnsContext, observe, standingWarnings, type DnsContext, type RunDns } from './dns-context.js';
 import { checkActivateDir } from './activate.js';
 import { execute } from './execute.js';
 import { loadNextKey } from './next-key.js';
@@ -53,6 +53,8 @@ export interface Prepared {
   loadedStat?: Stats;
   ctx: DnsContext;
   names: string[];
+  /** What the servers served (the decision's observation). */
+  presence: Record<string, Presence>;
   options: ReturnType<typeof decideOptions>;
   d: ReturnType<typeof decide>;
   report: RunReport;
@@ -106,7 +108,7 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, gi
   const names = [...new Set([...settings.tlsaNames, ...file.rollover.owned.map((o) => o.name)])];
   const ctx = await dnsContext(settings, opts.emit, names, shared);
   // Unverifiable emit is said when something is emitted, not on every quiet timer run.
-  warnings.push(...ctx.warnings.filter((w) => ctx.verified || !w.startsWith(UNVERIFIED)));
+  warnings.push(...standingWarnings(ctx));
   const { presence, observations } = await observe(ctx, names, file.rollover.owned);
   warnings.push(...observationErrors(observations));
   const now = clock();
@@ -135,7 +137,7 @@ export async function prepareRun(stateDir: string, settings: ServiceSettings, gi
       ? { ref: loaded.ref, store: (write?: FilesWriter) => storeChain(stateDir, settings.id, loaded, now, write), what: `deployed ${loaded.info.subject} (${loaded.ref.id.slice(0, 12)}) from ${trigger.kind === 'deploy' ? trigger.files.client : ''}` }
       : undefined;
   const nextKey = next ? { path: next.path, used: d.nextKeyUsed, has: next.ref !== undefined } : undefined;
-  return { stateDir, settings, trigger, file, loadedText, loadedAt, loadedStat, ctx, names, options, d, report, now, nextOf, deployed, nextKey };
+  return { stateDir, settings, trigger, file, loadedText, loadedAt, loadedStat, ctx, names, presence, options, d, report, now, nextOf, deployed, nextKey };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface RunOptions {
    * asked with the state file the run loaded under its lock, so the file is read once per run.
    */
   renewalCheck?: (settings: ServiceSettings, known: ServiceFile | undefined) => Trigger;
+  /** A run over many services: the services whose last decision was taken again (engine/idle-memo.ts). */
+  onMemo?: (replayed: string[]) => void;
 }
 
 /** Where emitted changes go, with what the CLI needs to render them (the zone, the format). */

@@ -42,6 +42,9 @@ const leftAlone = (changedMs: number, now: number) => changedMs <= now - SETTLED
 /** For a plain Stats already taken (a read's fstat, before the read): trusted as settledStamp's. */
 export const settledStats = (st: Stats, now = Date.now()): boolean => leftAlone(Math.max(st.mtimeMs, st.ctimeMs), now);
 
+/** A plain Stats as one string (ms times, to the µs): what sameStats compares, to keep across runs. */
+export const statsKey = (st: Stats): string => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+
 /** The same file by stat, as equal stamps say: dev, ino, size, mtime, ctime. */
 export const sameStats = (a: Stats, b: Stats | undefined): boolean =>
   b !== undefined && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;

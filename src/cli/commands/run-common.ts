@@ -3,6 +3,7 @@
 import { Exit, UserError, worst } from '../../errors.js';
 import { runService } from '../../engine/run.js';
 import { runServices } from '../../engine/many.js';
+import { memoPath } from '../../engine/idle-memo.js';
 import type { EmitSink, RunOptions, RunReport, Trigger } from '../../engine/types.js';
 import { renderChanges } from '../../dns/render.js';
 import { fsUserError } from '../../io/fs-errors.js';
@@ -88,7 +89,8 @@ export async function runBatch(stateDir: string, items: { settings: ServiceSetti
   const batched = items.map((it, i) => ({ ...it, i })).filter((it) => !it.settings.lineages);
   const out: (RunReport | RunFailure)[] = new Array(items.length);
   const keep = args.json ? undefined : forText;
-  const results = batched.length > 0 ? await runServices(stateDir, batched.map((it) => ({ settings: it.settings, trigger: it.trigger, emit: sinks[it.i]!.emit })), opts, chunk, keep) : [];
+  const onMemo = args.verbose ? (ids: string[]) => process.stderr.write(`dane-hook: ${ids.length} of ${batched.length} services were as the last run left them: their decision was taken again from the memo (${memoPath(stateDir)})\n`) : undefined;
+  const results = batched.length > 0 ? await runServices(stateDir, batched.map((it) => ({ settings: it.settings, trigger: it.trigger, emit: sinks[it.i]!.emit })), { ...opts, onMemo }, chunk, keep) : [];
   results.forEach((r, k) => {
     const i = batched[k]!.i;
     out[i] = r.report ? withEmitted(withFormWarning(r.report, items[i]!.settings), i) : failure(items[i]!.settings.id, r.error, args.verbose);
