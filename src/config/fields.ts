@@ -231,6 +231,9 @@ function readLineages(ctx: Ctx, raw: Record<string, unknown>, path: string): Lin
 }
 
 export function prune<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+  // A copy, not `delete`: an object that lost a key is slow to read and to serialize ever after
+  // (V8 turns it into a dictionary), and settings are read and hashed by every run.
+  const out = {} as T;
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }

@@ -1,5 +1,5 @@
 // Completing a service: defaults, required fields, and rules that look at several fields at once.
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseOwner } from '../tlsa/name.js';
 import { paramsText, parseParams, type TlsaParams } from '../tlsa/record.js';
 import { backendRow, impliedBackend, unmetNeeds } from '../dns/backends.js';
@@ -129,14 +129,6 @@ export function checkUniqueIds(ctx: Ctx, services: readonly { id: string; path: 
   }
 }
 
-/** `inner` is `outer` or a path inside it (lexically; both absolute). */
-export function within(inner: string, outer: string): boolean {
-  // Both resolved (absolute, normalized): a prefix up to a separator, no path.relative per pair.
-  const i = resolve(inner);
-  const o = resolve(outer);
-  return i === o || i.startsWith(o.endsWith(sep) ? o : `${o}${sep}`);
-}
-
 /**
  * Errors for activate dirs that would collide: two services writing one folder (each would swap
  * the other's key in), or an activate dir in the state dir (or holding it), where pruning and
@@ -146,14 +138,19 @@ export function checkActivateDirs(ctx: Ctx, services: readonly { activateDir?: s
   // Looked up by path and by each parent folder, not compared pairwise: 10,000 services stay fast.
   const dirs = new Map<string, string>(); // a seen activate dir -> its service's path
   const holders = new Map<string, string>(); // a seen dir or any folder above it -> that service
+  // Each path resolved once: inside the state dir when the state dir is one of its folders, around
+  // it when it is one of the state dir's.
+  const state = resolve(stateDir);
+  const aroundState = new Set(folderAndParents(state));
   for (const s of services) {
     if (s.activateDir === undefined) continue;
     const at = s.path === '' ? 'activateDir' : `${s.path}.activateDir`;
-    if (within(s.activateDir, stateDir) || within(stateDir, s.activateDir)) {
-      fail(ctx, at, `${s.activateDir} is ${within(s.activateDir, stateDir) ? 'inside' : 'around'} the state dir ${stateDir}: give the services a folder of their own outside it`);
-    }
     const dir = resolve(s.activateDir);
     const up = folderAndParents(dir);
+    const inside = up.includes(state);
+    if (inside || aroundState.has(dir)) {
+      fail(ctx, at, `${s.activateDir} is ${inside ? 'inside' : 'around'} the state dir ${stateDir}: give the services a folder of their own outside it`);
+    }
     const other = up.map((d) => dirs.get(d)).find((p) => p !== undefined) ?? holders.get(dir);
     if (other !== undefined) fail(ctx, at, `${s.activateDir} is also (or holds) the activate dir of ${other || 'the service given by flags'}: each service needs its own`);
     if (!dirs.has(dir)) dirs.set(dir, s.path);

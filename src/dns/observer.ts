@@ -29,7 +29,7 @@ export async function observeTlsa(name: string, servers: ServerAddress[], option
 async function askOne(name: string, server: ServerAddress, options: ObserveOptions): Promise<ServerAnswer> {
   const shown = formatServer(server);
   try {
-    const reply = await (options.ask ?? query)(server, name, 'TLSA', { dnssec: true, timeoutMs: options.timeoutMs, retries: options.retries });
+    const reply = await (options.ask ?? query)(server, name, 'TLSA', { dnssec: true, timeoutMs: options.timeoutMs, retries: options.retries, tlsaOnly: true });
     return readAnswer(shown, name, reply);
   } catch (e) {
     return { server: shown, status: 'error', records: [], signed: false, error: e instanceof Error ? e.message : String(e) };

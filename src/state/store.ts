@@ -50,7 +50,7 @@ export interface ServiceFile {
 }
 
 export const serviceDir = (stateDir: string, id: string): string => join(stateDir, 'services', id);
-const statePath = (stateDir: string, id: string) => join(serviceDir(stateDir, id), 'state.json');
+const statePath = (stateDir: string, id: string) => join(stateDir, 'services', id, 'state.json');
 export const lockPath = (stateDir: string, id: string): string => join(serviceDir(stateDir, id), 'lock');
 
 export function loadService(stateDir: string, id: string): ServiceFile | undefined {

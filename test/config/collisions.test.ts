@@ -6,7 +6,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSettings } from '../../src/config/index.js';
-import { within } from '../../src/config/service.js';
 
 let dir: string;
 before(async () => {
@@ -48,9 +47,8 @@ test('one state id for two services (given or derived): refused', () => {
   assert.match(derived.errors[0]!, /same id "mx\.example\.com"/);
 });
 
-test('within() is lexical and exact about prefixes', () => {
-  assert.ok(within('/a/b', '/a'));
-  assert.ok(within('/a', '/a/'));
-  assert.ok(!within('/ab', '/a'));
-  assert.ok(!within('/a', '/a/b'));
+test('inside and around are told by whole folders: a trailing slash or a shared prefix changes nothing', () => {
+  assert.equal(build({ stateDir: `${join(dir, 'state')}/`, services: [svc(25, { activateDir: join(dir, 'state', 'x') })] }).errors.length, 1);
+  assert.equal(build({ stateDir: join(dir, 'state'), services: [svc(25, { activateDir: `${dir}/` })] }).errors.length, 1);
+  assert.deepEqual(build({ stateDir: join(dir, 'ab'), services: [svc(25, { activateDir: join(dir, 'a') }), svc(465, { activateDir: join(dir, 'abc') })] }).errors, []);
 });

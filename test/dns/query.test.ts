@@ -1,10 +1,11 @@
 // query.ts's reply matching (a pure function over wire bytes): a reply is ours when it is a
-// response with our id and our question, the name in any case, and never otherwise.
+// response with our id and our question, the name in any case, and never otherwise. And the
+// question written without dns-packet: the same bytes as dns-packet writes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as packet from 'dns-packet';
 import fc from 'fast-check';
-import { matches } from '../../src/dns/query.js';
+import { encodeRequest, matches } from '../../src/dns/query.js';
 
 const ask = (id: number, name: string, type: packet.RecordType = 'TLSA'): Buffer =>
   packet.encode({ type: 'query', id, questions: [{ type, name, class: 'IN' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: packet.DNSSEC_OK } as packet.Answer] });
@@ -64,4 +65,25 @@ test('a truncated reply with only its header and question matches (it then goes 
   const noTc = Buffer.from(cut.subarray(0, 12));
   noTc[2] = noTc[2]! & ~0x02;
   assert.equal(matches(noTc, sent), false, 'a bare header without TC is not an answer');
+});
+
+test('property: a TLSA question written directly is the bytes dns-packet writes for it', () => {
+  const anyLabel = fc.stringMatching(/^[A-Za-z0-9_-]{1,63}$/);
+  const name = fc.tuple(fc.array(anyLabel, { minLength: 1, maxLength: 4 }), fc.boolean()).map(([l, dot]) => `${l.join('.')}${dot ? '.' : ''}`).filter((n) => n.length <= 253);
+  const options = fc.record({ dnssec: fc.option(fc.boolean(), { nil: undefined }), recursion: fc.option(fc.boolean(), { nil: undefined }), udpSize: fc.option(fc.integer({ min: 512, max: 65535 }), { nil: undefined }) });
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 65535 }), name, options, (id, n, o) => {
+      const viaPacket = packet.encode({
+        type: 'query',
+        id,
+        flags: o.recursion ? packet.RECURSION_DESIRED : 0,
+        questions: [{ type: 'TLSA', name: n.replace(/\.$/, ''), class: 'IN' }],
+        additionals: [{ type: 'OPT', name: '.', udpPayloadSize: o.udpSize ?? 1232, flags: o.dnssec ? packet.DNSSEC_OK : 0 } as packet.Answer],
+      });
+      assert.deepEqual(encodeRequest(id, n, 'TLSA', o), viaPacket);
+    }),
+    { numRuns: 2000 },
+  );
+  // Other questions, and names that are not plain, go through dns-packet as before.
+  assert.deepEqual(encodeRequest(9, 'a.b', 'SOA', {}), packet.encode({ type: 'query', id: 9, flags: 0, questions: [{ type: 'SOA', name: 'a.b', class: 'IN' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0 } as packet.Answer] }));
 });
