@@ -24,7 +24,7 @@ import { observationErrors } from './run-parts.js';
 import type { Prepared } from './run.js';
 import type { RunOptions, RunReport } from './types.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** The memo's file in a state dir. */
 export const memoPath = (stateDir: string): string => join(stateDir, 'idle-memo.json');
@@ -49,14 +49,30 @@ interface Entry {
   /** The renewal check's stamp (acme/renewal.ts quietRenewalStamp). */
   cert: string;
   observed: string;
-  names: string[];
-  /** Owned records: what a run with no server to ask counts as served (else not needed: []). */
-  owned: OwnedRecord[];
+  /** The names observed, when not just the configured ones (records of ours left at others). */
+  names?: string[];
+  /** Owned records: what a run with no server to ask counts as served (else not needed). */
+  owned?: OwnedRecord[];
   at: number;
   until: number;
-  /** The report as the run kept it. */
-  report: RunReport;
+  /** Of the report as the run kept it, what a quiet idle one does not fix (quietReport). */
+  readiness: RunReport['readiness'];
+  combos?: RunReport['combos'];
 }
+
+/** The report of a quiet idle advance: nothing done, nothing to say, nothing waiting. */
+const quietReport = (service: string, readiness: RunReport['readiness'], combos: RunReport['combos'] = []): RunReport => ({
+  service,
+  trigger: 'advance',
+  steps: [],
+  applied: true,
+  warnings: [],
+  unsafe: false,
+  readiness,
+  combos,
+  held: [],
+  exitCode: Exit.OK,
+});
 
 export class IdleMemo {
   private dirty = false;
@@ -92,12 +108,13 @@ export class IdleMemo {
     try {
       const st = stateFileStat(stateDir, settings.id);
       if (!st || statsKey(st) !== e.state || hash(JSON.stringify(settings)) !== e.settings || certFileStamp(settings.source) !== e.cert) return undefined;
-      const ctx = await dnsContext(settings, opts.emit, e.names, shared);
+      const names = e.names ?? settings.tlsaNames;
+      const ctx = await dnsContext(settings, opts.emit, names, shared);
       if (standingWarnings(ctx).length > 0) return undefined;
-      const { presence, observations } = await observe(ctx, e.names, e.owned);
-      if (observationErrors(observations).length > 0 || observedKey(e.names, presence, ctx) !== e.observed || !current(e, clock())) return undefined;
+      const { presence, observations } = await observe(ctx, names, e.owned ?? []);
+      if (observationErrors(observations).length > 0 || observedKey(names, presence, ctx) !== e.observed || !current(e, clock())) return undefined;
       this.replayed.push(settings.id);
-      return e.report;
+      return quietReport(settings.id, e.readiness, e.combos);
     } catch {
       return undefined; // whatever failed fails again, and is reported, in the run that decides
     }
@@ -133,16 +150,22 @@ function entryOf(p: Prepared, kept: RunReport): Entry | undefined {
   if (cert === undefined) return undefined;
   const until = Math.min(decisionStableUntil(file.rollover, p.d, p.options, p.now), p.now + MEMO_MAX_MS);
   if (until <= p.now) return undefined;
+  // Kept small (10,000 services read it at every run): what the quiet report fixes is not stored,
+  // and a report that is not exactly that is not memoised.
+  const combos = kept.combos && kept.combos.length > 0 ? kept.combos : undefined;
+  if (JSON.stringify(quietReport(settings.id, kept.readiness, combos)) !== JSON.stringify(kept)) return undefined;
+  const sameNames = p.names.length === settings.tlsaNames.length && p.names.every((n, i) => n === settings.tlsaNames[i]);
   return {
     state: statsKey(p.loadedStat),
     settings: hash(JSON.stringify(settings)),
     cert,
     observed: observedKey(p.names, p.presence, p.ctx),
-    names: p.names,
-    owned: p.ctx.verified ? [] : file.rollover.owned,
+    ...(sameNames ? {} : { names: p.names }),
+    ...(p.ctx.verified ? {} : { owned: file.rollover.owned }),
     at: p.now,
     until,
-    report: kept,
+    readiness: kept.readiness,
+    ...(combos ? { combos } : {}),
   };
 }
 
@@ -161,8 +184,9 @@ const hash = (text: string): string => digest('sha256', text, 'base64');
 /** An entry as this code writes them (the file is ours, but a damaged one must not throw). */
 function usable(e: Entry | undefined): e is Entry {
   return (
-    typeof e === 'object' && e !== null && typeof e.state === 'string' && typeof e.at === 'number' && typeof e.until === 'number' && Array.isArray(e.names) && Array.isArray(e.owned) &&
-    typeof e.report === 'object' && e.report !== null && Array.isArray(e.report.steps) && e.report.steps.length === 0
+    typeof e === 'object' && e !== null && typeof e.state === 'string' && typeof e.at === 'number' && typeof e.until === 'number' &&
+    (e.names === undefined || Array.isArray(e.names)) && (e.owned === undefined || Array.isArray(e.owned)) && (e.combos === undefined || Array.isArray(e.combos)) &&
+    typeof e.readiness === 'object' && e.readiness !== null
   );
 }
 
