@@ -24,7 +24,7 @@ import { observationErrors } from './run-parts.js';
 import type { Prepared } from './run.js';
 import type { RunOptions, RunReport } from './types.js';
 
-const FORMAT = 2;
+const FORMAT = 3;
 
 /** The memo's file in a state dir. */
 export const memoPath = (stateDir: string): string => join(stateDir, 'idle-memo.json');
@@ -43,11 +43,13 @@ declare const __DANE_HOOK_VERSION__: string | undefined;
 const CODE = typeof __DANE_HOOK_VERSION__ === 'string' ? __DANE_HOOK_VERSION__ : 'dev';
 
 interface Entry {
-  /** The state file's stat when it was read (statsKey): the same stat, the same text. */
-  state: string;
-  settings: string;
-  /** The renewal check's stamp (acme/renewal.ts quietRenewalStamp). */
-  cert: string;
+  /**
+   * A hash of the inputs read before the servers are asked: the state file's stat when it was
+   * read (statsKey: the same stat, the same text), the settings, and the renewal check's stamp
+   * (acme/renewal.ts quietRenewalStamp).
+   */
+  inputs: string;
+  /** A hash of what the servers served (observedKey). */
   observed: string;
   /** The names observed, when not just the configured ones (records of ours left at others). */
   names?: string[];
@@ -107,7 +109,8 @@ export class IdleMemo {
     if (!usable(e) || !current(e, clock())) return undefined;
     try {
       const st = stateFileStat(stateDir, settings.id);
-      if (!st || statsKey(st) !== e.state || hash(JSON.stringify(settings)) !== e.settings || certFileStamp(settings.source) !== e.cert) return undefined;
+      const cert = certFileStamp(settings.source);
+      if (!st || cert === undefined || inputsKey(statsKey(st), settings, cert) !== e.inputs) return undefined;
       const names = e.names ?? settings.tlsaNames;
       const ctx = await dnsContext(settings, opts.emit, names, shared);
       if (standingWarnings(ctx).length > 0) return undefined;
@@ -156,9 +159,7 @@ function entryOf(p: Prepared, kept: RunReport): Entry | undefined {
   if (JSON.stringify(quietReport(settings.id, kept.readiness, combos)) !== JSON.stringify(kept)) return undefined;
   const sameNames = p.names.length === settings.tlsaNames.length && p.names.every((n, i) => n === settings.tlsaNames[i]);
   return {
-    state: statsKey(p.loadedStat),
-    settings: hash(JSON.stringify(settings)),
-    cert,
+    inputs: inputsKey(statsKey(p.loadedStat), settings, cert),
     observed: observedKey(p.names, p.presence, p.ctx),
     ...(sameNames ? {} : { names: p.names }),
     ...(p.ctx.verified ? {} : { owned: file.rollover.owned }),
@@ -179,12 +180,15 @@ function observedKey(names: string[], presence: Record<string, Presence>, ctx: D
 }
 
 // One call, no Hash object: a tenth of createHash's cost on inputs this small.
-const hash = (text: string): string => digest('sha256', text, 'base64');
+// 128 bits of SHA-256: a cache key, kept short (10,000 of each are read at every run).
+const hash = (text: string): string => digest('sha256', text, 'base64').slice(0, 22);
+
+const inputsKey = (stateStat: string, settings: ServiceSettings, cert: string): string => hash(`${stateStat}\n${cert}\n${JSON.stringify(settings)}`);
 
 /** An entry as this code writes them (the file is ours, but a damaged one must not throw). */
 function usable(e: Entry | undefined): e is Entry {
   return (
-    typeof e === 'object' && e !== null && typeof e.state === 'string' && typeof e.at === 'number' && typeof e.until === 'number' &&
+    typeof e === 'object' && e !== null && typeof e.inputs === 'string' && typeof e.observed === 'string' && typeof e.at === 'number' && typeof e.until === 'number' &&
     (e.names === undefined || Array.isArray(e.names)) && (e.owned === undefined || Array.isArray(e.owned)) && (e.combos === undefined || Array.isArray(e.combos)) &&
     typeof e.readiness === 'object' && e.readiness !== null
   );

@@ -84,7 +84,9 @@ export async function runServices(stateDir: string, items: ManyItem[], opts: Run
       running.push(runChunk(stateDir, chunk, chunkOpts, sent).then((r) => r.forEach((x, k) => (results[at + k] = x.report ? { report: keep(x.report) } : x))));
     }
     await Promise.all(running);
-    await memo?.save();
+    // A cache: a memo that cannot be written (the state dir removed meanwhile, a full disk, which
+    // the state writes report) costs the next run its shortcut, never this run its result.
+    await memo?.save().catch(() => undefined);
     if (memo) opts.onMemo?.(memo.replayed);
     // The run ends when what it sent is served: the next run (a timer, a hook) may send at once.
     await sent.settled();
