@@ -2,9 +2,15 @@
 // the openssl pipeline's (see bench/). Type checking is tsc's job; this only packs.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+// The build: a hash of the sources (the same sources, the same id: reproducible), for caches that
+// another build must not trust (src/engine/idle-memo.ts).
+const sources = readdirSync('src', { recursive: true }).filter((f) => String(f).endsWith('.ts')).map(String).sort();
+const buildId = sources.reduce((h, f) => h.update(f).update('\0').update(readFileSync(join('src', f))).update('\0'), createHash('sha256')).digest('hex').slice(0, 16);
 // Chunk names carry content hashes: start clean so no stale chunk is shipped.
 rmSync('dist', { recursive: true, force: true });
 
@@ -27,7 +33,7 @@ await build({
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
   // The bundle has no package.json beside it: the version is written in.
-  define: { __DANE_HOOK_VERSION__: JSON.stringify(version) },
+  define: { __DANE_HOOK_VERSION__: JSON.stringify(version), __DANE_HOOK_BUILD__: JSON.stringify(`${version}+${buildId}`) },
   logLevel: 'warning',
 });
 // The entry alone is run as a program: only it gets the #! line (a chunk with one would be a

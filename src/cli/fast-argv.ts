@@ -64,7 +64,8 @@ export function fastArgv(words: readonly string[], command: string, fast: FastCo
       rest.push(...words.slice(i + 1));
       break;
     }
-    if (!w.startsWith('-') || w === '-') {
+    if (w === '-') return undefined; // yargs drops a lone dash
+    if (!w.startsWith('-')) {
       positional.push(w);
       continue;
     }
@@ -74,7 +75,8 @@ export function fastArgv(words: readonly string[], command: string, fast: FastCo
     if (flag === undefined || spec === undefined) return undefined;
     let value: unknown;
     if (spec.type === 'boolean') {
-      if (eq >= 0) return undefined;
+      // `--force false`: yargs takes the next word as the flag's value, not as a word of its own.
+      if (eq >= 0 || words[i + 1] === 'true' || words[i + 1] === 'false') return undefined;
       value = true;
     } else {
       const text = eq >= 0 && w.startsWith('--') ? w.slice(eq + 1) : words[++i];

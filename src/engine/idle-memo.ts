@@ -24,7 +24,7 @@ import { observationErrors } from './run-parts.js';
 import type { Prepared } from './run.js';
 import type { RunOptions, RunReport } from './types.js';
 
-const FORMAT = 3;
+const FORMAT = 4;
 
 /** The memo's file in a state dir. */
 export const memoPath = (stateDir: string): string => join(stateDir, 'idle-memo.json');
@@ -38,9 +38,10 @@ export const MEMO_MAX_MS = 3_600_000;
 /** Far larger than 10,000 entries; a bigger file is not ours to parse. */
 const MAX_MEMO_BYTES = 64 * 1024 * 1024;
 
-// Set by scripts/bundle.mjs: another build may decide otherwise, so its entries are not used.
-declare const __DANE_HOOK_VERSION__: string | undefined;
-const CODE = typeof __DANE_HOOK_VERSION__ === 'string' ? __DANE_HOOK_VERSION__ : 'dev';
+// Set by scripts/bundle.mjs from the sources' hash: another build may decide otherwise, so its
+// entries are not used (the version alone does not change when the code does between releases).
+declare const __DANE_HOOK_BUILD__: string | undefined;
+const CODE = typeof __DANE_HOOK_BUILD__ === 'string' ? __DANE_HOOK_BUILD__ : 'dev';
 
 interface Entry {
   /**
@@ -59,11 +60,10 @@ interface Entry {
   until: number;
   /** Of the report as the run kept it, what a quiet idle one does not fix (quietReport). */
   readiness: RunReport['readiness'];
-  combos?: RunReport['combos'];
 }
 
 /** The report of a quiet idle advance: nothing done, nothing to say, nothing waiting. */
-const quietReport = (service: string, readiness: RunReport['readiness'], combos: RunReport['combos'] = []): RunReport => ({
+const quietReport = (service: string, readiness: RunReport['readiness']): RunReport => ({
   service,
   trigger: 'advance',
   steps: [],
@@ -71,7 +71,7 @@ const quietReport = (service: string, readiness: RunReport['readiness'], combos:
   warnings: [],
   unsafe: false,
   readiness,
-  combos,
+  combos: [],
   held: [],
   exitCode: Exit.OK,
 });
@@ -117,7 +117,7 @@ export class IdleMemo {
       const { presence, observations } = await observe(ctx, names, e.owned ?? []);
       if (observationErrors(observations).length > 0 || observedKey(names, presence, ctx) !== e.observed || !current(e, clock())) return undefined;
       this.replayed.push(settings.id);
-      return quietReport(settings.id, e.readiness, e.combos);
+      return quietReport(settings.id, e.readiness);
     } catch {
       return undefined; // whatever failed fails again, and is reported, in the run that decides
     }
@@ -154,9 +154,9 @@ function entryOf(p: Prepared, kept: RunReport): Entry | undefined {
   const until = Math.min(decisionStableUntil(file.rollover, p.d, p.options, p.now), p.now + MEMO_MAX_MS);
   if (until <= p.now) return undefined;
   // Kept small (10,000 services read it at every run): what the quiet report fixes is not stored,
-  // and a report that is not exactly that is not memoised.
-  const combos = kept.combos && kept.combos.length > 0 ? kept.combos : undefined;
-  if (JSON.stringify(quietReport(settings.id, kept.readiness, combos)) !== JSON.stringify(kept)) return undefined;
+  // and a report that is not exactly that (the text output keeps no combination of an idle
+  // service's chains: only a pending chain's, and a pending chain is waiting) is not memoised.
+  if (JSON.stringify(quietReport(settings.id, kept.readiness)) !== JSON.stringify(kept)) return undefined;
   const sameNames = p.names.length === settings.tlsaNames.length && p.names.every((n, i) => n === settings.tlsaNames[i]);
   return {
     inputs: inputsKey(statsKey(p.loadedStat), settings, cert),
@@ -166,7 +166,6 @@ function entryOf(p: Prepared, kept: RunReport): Entry | undefined {
     at: p.now,
     until,
     readiness: kept.readiness,
-    ...(combos ? { combos } : {}),
   };
 }
 
@@ -189,10 +188,10 @@ const inputsKey = (stateStat: string, settings: ServiceSettings, cert: string): 
 function usable(e: Entry | undefined): e is Entry {
   return (
     typeof e === 'object' && e !== null && typeof e.inputs === 'string' && typeof e.observed === 'string' && typeof e.at === 'number' && typeof e.until === 'number' &&
-    (e.names === undefined || Array.isArray(e.names)) && (e.owned === undefined || Array.isArray(e.owned)) && (e.combos === undefined || Array.isArray(e.combos)) &&
-    typeof e.readiness === 'object' && e.readiness !== null
+    (e.names === undefined || (Array.isArray(e.names) && e.names.every((n) => typeof n === 'string'))) && (e.owned === undefined || Array.isArray(e.owned)) &&
+    typeof e.readiness === 'object' && e.readiness !== null && Object.entries(e.readiness).every(([k, v]) => ['inService', 'pending', 'next'].includes(k) && typeof v === 'boolean')
   );
 }
 
-/** Not before the time it was made (a clock set back), not after its decision's time ran out. */
-const current = (e: Entry, now: number): boolean => now >= e.at && now < e.until;
+/** Not before the time it was made (a clock set back), not after its decision's time ran out, never past the cap. */
+const current = (e: Entry, now: number): boolean => now >= e.at && now < Math.min(e.until, e.at + MEMO_MAX_MS);

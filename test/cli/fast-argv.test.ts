@@ -61,7 +61,7 @@ test('the hook and timer lines of the README take the fast path, with what yargs
   for (const words of lines) assert.ok(await same(words), `fast path not taken: ${words.join(' ')}`);
 });
 
-test('help, version, unknown or misspelt flags, missing values and bad choices are left to yargs', async () => {
+test('help, version, unknown or misspelt flags, missing values, bad choices, a boolean given a value are left to yargs', async () => {
   const calls = [
     ['advance', '--help'],
     ['advance', '-h'],
@@ -78,6 +78,9 @@ test('help, version, unknown or misspelt flags, missing values and bad choices a
     ['advance', '--config', 'a', '--config', 'b'],
     ['--quiet', 'advance'],
     ['pre-renew', 'word'],
+    ['deploy', '--force', 'false'],
+    ['deploy', '-q', 'true', 'deploy_cert'],
+    ['deploy', '-'],
   ];
   for (const words of calls) assert.equal(fastArgv(words, words.find((w) => !w.startsWith('-'))!, (await commandOf(words.find((w) => !w.startsWith('-'))!)).fast), undefined, words.join(' '));
 });
@@ -88,7 +91,7 @@ test('property: random calls of each fast command are either left to yargs or re
   const value = fc.oneof(fc.constantFrom('x', '', '0123', '3 1 1', '-1', '20', 'json', 'nsupdate', 'a=b', 'deploy_cert', '--', '-q'), fc.string({ maxLength: 4 }));
   const word = fc.oneof(
     fc.constantFrom(...bools).map((b) => [`--${b}`]),
-    fc.constantFrom('-q', '--', 'word', '--bogus').map((w) => [w]),
+    fc.constantFrom('-q', '--', 'word', '--bogus', 'true', 'false', '-', 'deploy_cert').map((w) => [w]),
     fc.tuple(fc.constantFrom(...valued), value).map(([f, v]) => [`--${f}`, v]),
     fc.tuple(fc.constantFrom(...valued), value).map(([f, v]) => [`--${f}=${v}`]),
   );

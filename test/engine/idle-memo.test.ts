@@ -125,9 +125,28 @@ describe('the memo of idle services (real signed named, TSIG)', () => {
     assert.equal((await advance()).replayed.length, N);
   });
 
-  test('a damaged memo is rebuilt; --json (full reports) never replays', async () => {
+  test('a damaged memo is rebuilt, an edited entry is not trusted; --json (full reports) never replays', async () => {
     await writeFile(memoPath(stateDir), '{"format":1,"code":');
     assert.deepEqual((await advance()).replayed, []);
+    assert.equal((await advance()).replayed.length, N);
+    // An entry edited (its hashes still right): a readiness that is not one, or a time past the cap.
+    type Doc = { entries: Record<string, { readiness: unknown; at: number; until: number }> };
+    const edit = async (f: (d: Doc) => void) => {
+      const doc = JSON.parse(await readFile(memoPath(stateDir), 'utf8')) as Doc;
+      f(doc);
+      await writeFile(memoPath(stateDir), JSON.stringify(doc));
+    };
+    await edit((d) => (d.entries[services[0]!.id]!.readiness = { inService: 'yes' }));
+    assert.deepEqual((await advance()).replayed, services.slice(1).map((x) => x.id).sort());
+    await advance();
+    let at = 0;
+    await edit((d) => {
+      const e = d.entries[services[1]!.id]!;
+      e.until = e.at + 10 * MEMO_MAX_MS;
+      at = e.at;
+    });
+    assert.deepEqual((await advance({ now: () => at + MEMO_MAX_MS + 1000 })).replayed, []);
+    await advance();
     assert.equal((await advance()).replayed.length, N);
     const full = await advance({}, settings, true);
     assert.deepEqual(full.replayed, []);
