@@ -1,8 +1,9 @@
 // The memo of idle services: a periodic run over many services mostly finds each one as it left
 // it, and makes the same decision again (no step, nothing to write) from the same state file,
-// settings, certificate file and DNS answers. The memo keeps, per service, what those inputs were
-// and the report; a later run that finds every one of them the same, before the decision's time
-// runs out (rollover/stable.ts), takes the report and skips reading, checking and deciding. The
+// settings, certificate file and DNS answers. The memo keeps, per service, hashes of those inputs
+// and what the report says of the chains' readiness; a later run that finds every input the same,
+// before the decision's time runs out (rollover/stable.ts), takes the report and skips reading,
+// checking and deciding. The
 // servers are still asked every time: what they serve is an input like the others.
 //
 // A cache only: one file in the state dir, written atomically when it changed, never needed. A
