@@ -11,6 +11,7 @@ import { oneLine } from '../io/shown.js';
 export async function main(argv: string[]): Promise<number> {
   const words = argv.slice(2);
   const wanted = words.find((w) => !w.startsWith('-'));
+  const verbose = words.includes('--verbose');
   // `tlsa` is the hot path (one call per file in scripts, benchmarks): it parses its own options
   // with node:util, so yargs is not even loaded. --help and the rest fall through to yargs.
   if (wanted === 'tlsa') {
@@ -21,7 +22,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
     } catch (err) {
-      return report(err, words.includes('--verbose'));
+      return report(err, verbose);
     }
   }
   // The commands hooks and timers run: a plain call never loads yargs either (cli/fast-argv.ts).
@@ -33,11 +34,10 @@ export async function main(argv: string[]): Promise<number> {
       await command!.handler(fast as never);
       return Number(process.exitCode ?? 0);
     } catch (err) {
-      return report(err, words.includes('--verbose'));
+      return report(err, verbose);
     }
   }
   const cli = await yargsCli(words, wanted, (name) => COMMANDS[name]!.load());
-  const verbose = words.includes('--verbose');
   try {
     await cli.parseAsync();
     return Number(process.exitCode ?? 0);
